@@ -1,0 +1,48 @@
+"""Grammar pieces, each under the rule it encodes.
+
+Only what the resolver needs to *validate* values it may copy into a request lives here.
+The regexes are compiled once at import; every one is anchored with ``fullmatch``.
+"""
+
+from __future__ import annotations
+
+import re
+
+# RFC 3986 §3.2.2:
+#   dec-octet   = DIGIT / %x31-39 DIGIT / "1" 2DIGIT / "25" %x30-35 / "2" %x30-34 DIGIT
+#   IPv4address = dec-octet "." dec-octet "." dec-octet "." dec-octet
+# dec-octet has no leading zeros, so "01.2.3.4" (octal to some parsers, decimal to
+# nginx) is rejected: only the canonical dotted quad is an address here.
+_DEC_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = re.compile(rf"{_DEC_OCTET}\.{_DEC_OCTET}\.{_DEC_OCTET}\.{_DEC_OCTET}")
+
+# RFC 3986 §3.2.3: port = *DIGIT.  RFC 7239 §6 narrows it to 1*5DIGIT; a port that is
+# written must be 1-65535 to name a real TCP port, so 0 and >65535 are rejected by value.
+PORT_DIGITS = re.compile(r"[0-9]{1,5}")
+
+# RFC 4007 §11.2: a zone id follows "%" and is not part of the address; it is meaningless
+# to anyone but the host that wrote it, so it is dropped.  Characters kept conservative.
+ZONE_ID = re.compile(r"[0-9A-Za-z._~-]+")
+
+# IPv6address (RFC 3986 §3.2.2) is validated by the ipaddress module on a cache miss; this
+# only screens the characters first so that junk never reaches it.
+IPV6_CHARS = re.compile(r"[0-9A-Fa-f:.]{2,45}")
+
+# RFC 3986 §3.2.2: reg-name = *( unreserved / pct-encoded / sub-delims ).
+# A forwarded Host is copied into the request and then into URLs, caches and e-mails,
+# so trustproxy accepts the DNS-shaped subset only: unreserved characters
+# (ALPHA / DIGIT / "-" / "." / "_" / "~"), 1-253 of them.  sub-delims ("!$&'()*+,;=")
+# and percent-encoding are refused: no real host name needs them and each has been
+# used for cache poisoning or header smuggling.
+REG_NAME = re.compile(r"[A-Za-z0-9._~-]{1,253}")
+# A name made only of digits and dots must be a canonical IPv4address (RFC 3986 §3.2.2:
+# the IPv4 rule takes precedence); "01.2.3.4" or "1.2.3" are not names either.
+DIGITS_AND_DOTS = re.compile(r"[0-9.]+")
+
+# RFC 3986 §3.3: path-absolute = "/" [ segment-nz *( "/" segment ) ]
+#   pchar = unreserved / pct-encoded / sub-delims / ":" / "@"
+# A prefix is prepended to SCRIPT_NAME / root_path and ends up at the front of every URL
+# the app builds, so it must not start with "//" (a network-path reference: an open
+# redirect) and must not contain "\" (browsers read it as "/"), "?" or "#".
+PREFIX = re.compile(r"(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@%]+)+/?|/")
+PCT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")

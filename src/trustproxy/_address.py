@@ -1,0 +1,136 @@
+"""Node text -> canonical address.
+
+A *node* is what a proxy writes for one hop: an address, optionally with a port.  The
+forms accepted are those real proxies write into X-Forwarded-For and RFC 7239 §6 nodes::
+
+    203.0.113.9        203.0.113.9:4711
+    2001:db8::1        [2001:db8::1]        [2001:db8::1]:4711
+    fe80::1%eth0       (zone id dropped, RFC 4007 §11.2)
+
+Anything else — ``unknown``, obfuscated identifiers, non-canonical IPv4 such as
+``01.2.3.4``/``0x0a.0.0.1``/``167772161``, the unspecified addresses, ports outside
+1-65535 — is *not an address* and yields ``None``.  Output is canonical: compressed
+lower-case IPv6, and an IPv4-mapped IPv6 address becomes its IPv4 address so that it
+matches IPv4 networks and shows up as one key in logs and rate limiters.
+
+``ipaddress`` costs microseconds per call, so results are kept in a bounded cache keyed by
+the exact text; a full cache is emptied, never grown (memory stays flat whatever clients
+send).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import NamedTuple, Optional
+
+from . import _abnf
+
+__all__ = ["Address", "parse_address", "parse_node", "parse_port"]
+
+CACHE_SIZE = 4096
+# The longest node worth reading: "[" + 45-character IPv6 + "%" + zone + "]:65535".
+MAX_NODE_LENGTH = 100
+
+
+class Address(NamedTuple):
+    """A parsed node: canonical address text, port, IP version and integer value."""
+
+    text: str
+    port: Optional[int]
+    version: int
+    value: int
+
+
+_cache: dict[str, Optional[Address]] = {}
+
+
+def parse_port(text: str) -> Optional[int]:
+    """``"443"`` -> 443; anything that is not 1-65535 in 1-5 ASCII digits -> None."""
+    if _abnf.PORT_DIGITS.fullmatch(text) is None:
+        return None
+    port = int(text)
+    return port if 0 < port < 65536 else None
+
+
+def _ipv4(text: str) -> Optional[tuple[str, int]]:
+    if _abnf.IPV4.fullmatch(text) is None:
+        return None
+    a, b, c, d = text.split(".")
+    value = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+    if value == 0:  # 0.0.0.0 is "this host", never a client (RFC 1122 §3.2.1.3)
+        return None
+    return text, value
+
+
+def _ipv6(text: str) -> Optional[tuple[str, int, int]]:
+    """Return (canonical text, version, value) for an IPv6 address, zone id dropped."""
+    address, percent, zone = text.partition("%")
+    if percent and _abnf.ZONE_ID.fullmatch(zone) is None:
+        return None
+    if _abnf.IPV6_CHARS.fullmatch(address) is None or ":" not in address:
+        return None
+    try:
+        parsed = ipaddress.IPv6Address(address)
+    except ValueError:
+        return None
+    mapped = parsed.ipv4_mapped
+    if mapped is not None:  # ::ffff:10.0.0.1 is 10.0.0.1 (RFC 4291 §2.5.5.2)
+        v4 = _ipv4(str(mapped))
+        return None if v4 is None else (v4[0], 4, v4[1])
+    value = int(parsed)
+    if value == 0:  # "::" is the unspecified address (RFC 4291 §2.5.2)
+        return None
+    return parsed.compressed, 6, value
+
+
+def _parse(text: str) -> Optional[Address]:
+    if not text or len(text) > MAX_NODE_LENGTH:
+        return None
+    port: Optional[int] = None
+    if text[0] == "[":  # "[" IPv6address "]" [ ":" port ]
+        close = text.find("]")
+        if close < 0:
+            return None
+        rest = text[close + 1 :]
+        if rest:
+            if rest[0] != ":":
+                return None
+            port = parse_port(rest[1:])
+            if port is None:
+                return None
+        v6 = _ipv6(text[1:close])
+        return None if v6 is None else Address(v6[0], port, v6[1], v6[2])
+    colons = text.count(":")
+    if colons == 0:
+        v4 = _ipv4(text)
+        return None if v4 is None else Address(v4[0], None, 4, v4[1])
+    if colons == 1:  # IPv4address ":" port
+        host, _, port_text = text.partition(":")
+        port = parse_port(port_text)
+        v4 = _ipv4(host)
+        if port is None or v4 is None:
+            return None
+        return Address(v4[0], port, 4, v4[1])
+    v6 = _ipv6(text)  # a bare IPv6 address cannot carry a port
+    return None if v6 is None else Address(v6[0], None, v6[1], v6[2])
+
+
+def parse_node(text: str) -> Optional[Address]:
+    """Parse one node (see the module docstring); ``None`` if it is not an address."""
+    try:
+        return _cache[text]
+    except KeyError:
+        pass
+    result = _parse(text)
+    if len(_cache) >= CACHE_SIZE:
+        _cache.clear()
+    _cache[text] = result
+    return result
+
+
+def parse_address(text: str) -> Optional[Address]:
+    """Parse a bare address (no brackets, no port), e.g. a socket peer."""
+    result = parse_node(text)
+    if result is None or result.port is not None or text[:1] == "[":
+        return None
+    return result

@@ -1,0 +1,49 @@
+"""Header text -> items, read from the right.  Knows nothing of trust.
+
+X-Forwarded-* values (and RFC 7239 lists) are comma-separated lists that every proxy
+extends on the *right*, so the resolver reads them from the right and stops as soon as it
+has what it needs: the work follows the hops walked, never the header size.  A
+10,000-item header costs the same as a two-item one.
+
+RFC 9110 §5.3: several lines of a list header are one list, joined with commas in arrival
+order, so callers join lines before scanning.  RFC 9110 §5.6.1: empty list elements and
+the optional whitespace (SP / HTAB) around them are ignored.  X-Forwarded-For has no
+quoting at all: a ``"`` is an invalid character of its own item, never a reason to merge
+items (werkzeug's quote-aware split lets a lone ``"`` swallow the whole header).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+__all__ = ["MAX_ITEM_LENGTH", "TOO_LONG", "nth_from_right"]
+
+#: The most characters (whitespace included) examined for one item.  Every valid item is
+#: far shorter; a longer one is reported as too long without reading it further.
+MAX_ITEM_LENGTH = 128
+
+#: Returned in place of an item longer than :data:`MAX_ITEM_LENGTH`.
+TOO_LONG = "\x00too-long"
+
+
+def nth_from_right(value: str, n: int) -> tuple[Optional[str], int]:
+    """Return the ``n``-th non-empty item from the right (1-based) and its index.
+
+    If the list has fewer than ``n`` items, the leftmost item and its index are returned;
+    if it has none, ``(None, 0)``.  An item longer than :data:`MAX_ITEM_LENGTH` is
+    returned as :data:`TOO_LONG`.
+    """
+    end = len(value)
+    found: Optional[str] = None
+    index = 0
+    while end >= 0 and index < n:
+        window = end - MAX_ITEM_LENGTH if end > MAX_ITEM_LENGTH else 0
+        start = value.rfind(",", window, end)
+        if start < 0 and window > 0:
+            return TOO_LONG, index + 1
+        item = value[start + 1 : end].strip(" \t")
+        end = start
+        if item:
+            index += 1
+            found = item
+    return found, index

@@ -1,0 +1,484 @@
+"""The pure core: (socket peer, forwarding headers, the request's own values) -> Resolution.
+
+Nothing here knows about WSGI or ASGI.  An adapter hands over the peer, a ``get`` function
+for header values (all lines of one header joined with commas, in arrival order) and the
+request's scheme, Host, port and path prefix; it gets back an immutable
+:class:`Resolution` and writes what it says.
+
+The X-Forwarded-For walk
+------------------------
+``a0`` is the socket peer; ``a1`` the rightmost X-Forwarded-For item, ``a2`` the next…
+
+1. If ``a0`` is not trusted, nothing is read and nothing changes (``untrusted-peer``).
+2. Walk right to left.  The client is ``a_k`` for the first ``k`` where ``a_k`` is not
+   trusted or ``k == hops``.
+3. If the items run out first: without ``hops`` the leftmost item is the client (every
+   hop was a trusted proxy); with ``hops`` the chain is shorter than configured and the
+   request is ``unresolved``.
+4. An item the walk must examine that is not an address (``unknown``, ``_hidden``, junk,
+   a non-canonical IPv4, a bad port) makes the request ``unresolved``: it is never skipped,
+   because the items to its left were written by someone the walk could not vouch for.
+
+Scheme, host, port and prefix are hop-aligned with the client: the ``k``-th item from the
+right of their header, or its leftmost item if it has fewer; with no X-Forwarded-For,
+``k`` is ``hops`` if given, else 1.  An unresolved request gets none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Callable, NamedTuple, Optional, TypeVar, Union
+
+from ._address import parse_node, parse_port
+from ._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
+from ._values import DEFAULT_PORTS, host_port, valid_prefix, valid_scheme
+from .errors import ConfigError
+from .trust import Hop, TrustPolicy, TrustSpec
+
+__all__ = [
+    "APPLIED",
+    "CONFLICT",
+    "FIELDS",
+    "MAX_HOPS",
+    "UNRESOLVED",
+    "UNTRUSTED_PEER",
+    "Resolution",
+    "Resolver",
+]
+
+APPLIED = "applied"
+UNTRUSTED_PEER = "untrusted-peer"
+UNRESOLVED = "unresolved"
+CONFLICT = "conflict"
+
+FIELDS = ("for", "proto", "host", "port", "prefix")
+
+#: The longest chain walked.  Real chains are a handful of proxies; a walk that meets
+#: more trusted hops than this stops as unresolved, so the work per request is bounded.
+MAX_HOPS = 64
+
+#: How many resolutions are remembered (see :meth:`Resolver._resolve`).
+MEMO_SIZE = 1024
+
+#: The X-Forwarded-* header read for each field, in field order.
+X_FORWARDED = {
+    "for": "x-forwarded-for",
+    "proto": "x-forwarded-proto",
+    "host": "x-forwarded-host",
+    "port": "x-forwarded-port",
+    "prefix": "x-forwarded-prefix",
+}
+
+K = TypeVar("K")
+Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
+
+
+class Resolution(NamedTuple):
+    """What the resolver decided for one request.  Immutable.
+
+    ``status`` is ``"applied"`` (the peer is trusted and the headers were used),
+    ``"untrusted-peer"`` (nothing was read) or ``"unresolved"`` (the headers could not be
+    trusted; nothing was applied) — ``reason`` says why in words.  ``client``,
+    ``scheme``, ``host``, ``port`` and ``prefix`` are the values the application should
+    see (the originals when nothing was applied).  ``hops`` lists every node examined,
+    the peer first; ``proxies`` the trusted proxies traversed, nearest first.
+    ``applied`` names the fields that changed and ``ignored`` says which forwarded
+    values were invalid and left out.
+    """
+
+    status: str
+    reason: str
+    client: Optional[str]
+    client_port: Optional[int]
+    scheme: str
+    host: Optional[str]
+    port: Optional[int]
+    prefix: str
+    hops: tuple[Hop, ...]
+    proxies: tuple[Hop, ...]
+    applied: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def peer(self) -> Hop:
+        """The socket peer."""
+        return self.hops[0]
+
+
+def _fields(fields: Union[str, Iterable[str]]) -> frozenset[str]:
+    names = (
+        [part.strip() for part in fields.split(",")] if isinstance(fields, str) else list(fields)
+    )
+    if not names:
+        raise ConfigError(f"fields is empty: choose from {', '.join(FIELDS)}")
+    for name in names:
+        if name not in FIELDS:
+            raise ConfigError(f"unknown field {name!r}: choose from {', '.join(FIELDS)}")
+    return frozenset(names)
+
+
+def _family(headers: Union[str, Iterable[str]]) -> str:
+    if not isinstance(headers, str):
+        raise ConfigError(f"headers must be a header family name, not {headers!r}")
+    name = headers.strip().lower()
+    if name in ("x-forwarded", "forwarded"):
+        if name == "forwarded":
+            raise ConfigError("headers='forwarded' is not supported yet")
+        return name
+    if not name or any(c in name for c in ' \t,:;"()/[]?={}@\\'):
+        raise ConfigError(f"headers {headers!r} is not a header family or a header name")
+    return name
+
+
+class Resolver:
+    """A compiled configuration: trust policy, fields and header family.
+
+    :param trusted: the proxies you control; see :class:`~trustproxy.TrustPolicy`.
+    :param hops: the number of proxies in front of the app (optional).
+    :param fields: which values to take from the headers: any of ``"for"``, ``"proto"``,
+        ``"host"``, ``"port"``, ``"prefix"``.
+    :param headers: ``"x-forwarded"`` (X-Forwarded-For/-Proto/-Host/-Port/-Prefix) or the
+        name of a single-address header such as ``"x-real-ip"``.
+    :raises ConfigError: for anything malformed.
+    """
+
+    def __init__(
+        self,
+        *,
+        trusted: TrustSpec = "loopback",
+        hops: Optional[int] = None,
+        fields: Union[str, Iterable[str]] = ("for", "proto"),
+        headers: Union[str, Iterable[str]] = "x-forwarded",
+    ) -> None:
+        self.policy = TrustPolicy(trusted, hops)
+        if hops is not None and hops > MAX_HOPS:
+            raise ConfigError(f"hops={hops} is more than the {MAX_HOPS} hops trustproxy walks")
+        self.fields = _fields(fields)
+        self.family = _family(headers)
+        if self.family == "x-forwarded":
+            #: Header names read, lower-case, in the order of the keys the walk expects.
+            self.header_names: tuple[str, ...] = tuple(X_FORWARDED[f] for f in FIELDS)
+            # A request carrying none of these headers is left alone without a walk.
+            self.trigger_names = tuple(
+                X_FORWARDED[f] for f in FIELDS if f == "for" or f in self.fields
+            )
+        else:
+            extra = self.fields - {"for"}
+            if extra:
+                raise ConfigError(
+                    f"header {self.family!r} carries only the client address; fields"
+                    f" {sorted(extra)} need headers='x-forwarded'"
+                )
+            self.header_names = (self.family,)
+            self.trigger_names = (self.family,)
+        self._limit = hops if hops is not None else MAX_HOPS
+        self._memo: Optional[dict[object, Resolution]] = {} if self.policy.cacheable else None
+
+    def __repr__(self) -> str:
+        return (
+            f"Resolver(trusted={list(self.policy.entries)!r}, hops={self.policy.hops!r},"
+            f" fields={sorted(self.fields)!r}, headers={self.family!r})"
+        )
+
+    def keys(self, translate: Callable[[str], K]) -> tuple[K, ...]:
+        """The adapter's keys for :attr:`header_names`, e.g. WSGI environ keys."""
+        return tuple(translate(name) for name in self.header_names)
+
+    def resolve(
+        self,
+        peer: Optional[str],
+        headers: Headers,
+        *,
+        scheme: str = "http",
+        host: Optional[str] = None,
+        port: Optional[int] = None,
+        prefix: str = "",
+    ) -> Resolution:
+        """Resolve one request.
+
+        :param peer: the socket peer's address; ``None`` or ``""`` for a UNIX socket.
+        :param headers: ``(name, value)`` lines in arrival order, or a mapping of names to
+            values.  Names are case-insensitive; repeated lines are joined in order.
+        :param scheme: the scheme the request arrived with.
+        :param host: the Host header the request arrived with.
+        :param port: the server port the request arrived on.
+        :param prefix: the path prefix the app is mounted at (``SCRIPT_NAME``).
+        """
+        joined: dict[str, str] = {}
+        lines = headers.items() if isinstance(headers, Mapping) else headers
+        for name, value in lines:
+            key = name.lower()
+            joined[key] = f"{joined[key]},{value}" if key in joined else value
+        values = tuple(joined.get(name) for name in self.header_names)
+        return self._resolve(peer, values, scheme, host, port, prefix)
+
+    def _resolve(
+        self,
+        peer: Optional[str],
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Resolution:
+        """Resolve from header values aligned with :attr:`header_names` (``None`` = absent).
+
+        A resolution is a pure function of its arguments, so the last results are kept in
+        a bounded memo (emptied when full; off when the policy holds a callable, whose
+        answers may change).
+        """
+        memo = self._memo
+        if memo is not None:
+            key = (peer, values, scheme, host, port, prefix)
+            try:
+                return memo[key]
+            except KeyError:
+                pass
+        peer_hop = self.policy.peer(peer)
+        if peer_hop.trusted_by is None:
+            result = Resolution(
+                UNTRUSTED_PEER,
+                f"peer {peer_hop.text or 'on a UNIX socket'} is not a trusted proxy;"
+                " forwarding headers ignored",
+                peer_hop.address,
+                None,
+                scheme,
+                host,
+                port,
+                prefix,
+                (peer_hop,),
+                (),
+            )
+        elif self.family == "x-forwarded":
+            result = self._x_forwarded(peer_hop, values, scheme, host, port, prefix)
+        else:
+            result = self._single(peer_hop, values[0], scheme, host, port, prefix)
+        if memo is not None:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[key] = result
+        return result
+
+    # -- the walks -------------------------------------------------------------------
+
+    def _unresolved(
+        self,
+        reason: str,
+        trail: list[Hop],
+        proxies: int,
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Resolution:
+        hops = tuple(trail)
+        return Resolution(
+            UNRESOLVED, reason, trail[0].address, None, scheme, host, port, prefix,
+            hops, hops[:proxies],
+        )  # fmt: skip
+
+    def _x_forwarded(
+        self,
+        peer_hop: Hop,
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Resolution:
+        trail = [peer_hop]
+        client: Optional[Hop] = None
+        value = values[0]
+        k = 0
+        if value:
+            hop_of = self.policy.hop
+            limit = self._limit
+            end = len(value)
+            while end >= 0:
+                # Scan for the next comma from the right, never further than one item's
+                # worth of characters: the cost follows the hops walked.
+                window = end - MAX_ITEM_LENGTH if end > MAX_ITEM_LENGTH else 0
+                start = value.rfind(",", window, end)
+                if start < 0 and window > 0:
+                    trail.append(Hop(TOO_LONG, None, None, None))
+                    return self._unresolved(
+                        f"X-Forwarded-For item {k + 1} from the right is longer than"
+                        f" {MAX_ITEM_LENGTH} characters",
+                        trail, k + 1, scheme, host, port, prefix,
+                    )  # fmt: skip
+                text = value[start + 1 : end].strip(" \t")
+                end = start
+                if not text:
+                    continue
+                k += 1
+                hop = hop_of(text)
+                if hop is None:
+                    trail.append(Hop(text, None, None, None))
+                    return self._unresolved(
+                        f"X-Forwarded-For item {k} from the right, {text[:64]!r}, is not an"
+                        " IP address; the items left of it cannot be trusted",
+                        trail, k, scheme, host, port, prefix,
+                    )  # fmt: skip
+                trail.append(hop)
+                if hop.trusted_by is None:
+                    client = hop
+                    reason = "the client is the first untrusted address from the right"
+                    break
+                if k == limit:
+                    if self.policy.hops is None:
+                        return self._unresolved(
+                            f"more than {MAX_HOPS} trusted hops; stopped walking",
+                            trail, k + 1, scheme, host, port, prefix,
+                        )  # fmt: skip
+                    client = hop
+                    reason = f"the client is hop {k}, as hops={k} says"
+                    break
+            else:
+                if k and self.policy.hops is not None:
+                    return self._unresolved(
+                        f"X-Forwarded-For has {k} address(es) but hops={self.policy.hops}:"
+                        " the chain is shorter than configured",
+                        trail, k + 1, scheme, host, port, prefix,
+                    )  # fmt: skip
+                if k:
+                    client = trail[-1]
+                    reason = "every address is a trusted proxy; the leftmost is the client"
+        if client is None:
+            k = self.policy.hops or 1
+            reason = "no X-Forwarded-For; the peer is the client"
+        fields = self.fields
+        raw: list[Optional[str]] = [None, None, None, None]
+        for position in (1, 2, 3, 4):
+            if FIELDS[position] in fields:
+                header = values[position]
+                if header:
+                    if k == 1 and "," not in header:
+                        raw[position - 1] = header.strip(" \t") or None
+                    else:
+                        raw[position - 1] = nth_from_right(header, k)[0]
+        return self._finish(
+            reason, trail, client, raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix
+        )
+
+    def _single(
+        self,
+        peer_hop: Hop,
+        value: Optional[str],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Resolution:
+        name = self.family
+        trail = [peer_hop]
+        if not value:
+            return self._finish(
+                f"no {name} header; the peer is the client",
+                trail, None, None, None, None, None, scheme, host, port, prefix,
+            )  # fmt: skip
+        text = value.strip(" \t")
+        # Exactly one line with exactly one address: a comma means a second line or a
+        # list, which a single-address header never legitimately carries.
+        address = None if "," in text else parse_node(text)
+        if address is None:
+            trail.append(Hop(text[:MAX_ITEM_LENGTH], None, None, None))
+            return self._unresolved(
+                f"{name} must hold exactly one IP address, not {text[:64]!r}",
+                trail, 1, scheme, host, port, prefix,
+            )  # fmt: skip
+        hop = Hop(text, address.text, address.port, None)
+        trail.append(hop)
+        return self._finish(
+            f"the client is the address in {name}, sent by a trusted peer",
+            trail, hop, None, None, None, None, scheme, host, port, prefix,
+        )  # fmt: skip
+
+    def _finish(
+        self,
+        reason: str,
+        trail: list[Hop],
+        client: Optional[Hop],
+        proto: Optional[str],
+        forwarded_host: Optional[str],
+        forwarded_port: Optional[str],
+        forwarded_prefix: Optional[str],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Resolution:
+        """Validate the hop-aligned values and build an applied Resolution."""
+        applied: list[str] = []
+        ignored: list[str] = []
+        peer = trail[0]
+        address = peer.address
+        client_port = None
+        if client is not None:
+            proxies = tuple(trail[:-1])
+            if "for" in self.fields:
+                address = client.address
+                client_port = client.port
+                applied.append("for")
+        else:
+            proxies = (peer,)
+        new_scheme = scheme
+        if proto is not None:
+            checked = valid_scheme(proto)
+            if checked is None:
+                ignored.append(f"proto {proto[:64]!r} is not http or https")
+            elif checked != scheme:
+                new_scheme = checked
+                applied.append("proto")
+        new_host = host
+        new_port = port
+        host_given = False
+        host_port_value: Optional[int] = None
+        if forwarded_host is not None:
+            split = host_port(forwarded_host)
+            if split is None:
+                ignored.append(f"host {forwarded_host[:64]!r} is not a valid host")
+            else:
+                new_host = forwarded_host
+                host_given = True
+                host_port_value = split[1]
+                applied.append("host")
+        port_value: Optional[int] = None
+        if forwarded_port is not None:
+            port_value = parse_port(forwarded_port)
+            if port_value is None:
+                ignored.append(f"port {forwarded_port[:64]!r} is not a port number 1-65535")
+        if port_value is not None:
+            # Like werkzeug: the forwarded port replaces the port in Host.
+            if new_host:
+                split = host_port(new_host)
+                name = split[0] if split is not None else new_host.rsplit(":", 1)[0]
+                new_host = f"{name}:{port_value}"
+            new_port = port_value
+            applied.append("port")
+        elif host_port_value is not None:
+            new_port = host_port_value
+        elif host_given or new_scheme != scheme:
+            # The client used the scheme's default port when the Host it sent had none.
+            new_port = DEFAULT_PORTS[new_scheme]
+        new_prefix = prefix
+        if forwarded_prefix is not None:
+            checked = valid_prefix(forwarded_prefix)
+            if checked is None:
+                ignored.append(f"prefix {forwarded_prefix[:64]!r} is not a safe path prefix")
+            elif checked:
+                new_prefix = checked + prefix
+                applied.append("prefix")
+        return Resolution(
+            APPLIED,
+            reason,
+            address,
+            client_port,
+            new_scheme,
+            new_host,
+            new_port,
+            new_prefix,
+            tuple(trail),
+            proxies,
+            tuple(applied),
+            tuple(ignored),
+        )

@@ -1,0 +1,134 @@
+"""Validation of the values a forwarding header may copy into the request.
+
+Each function returns the value to write, or ``None`` when it must be ignored.  These are
+the only gates between header text and ``wsgi.url_scheme``/``HTTP_HOST``/``SERVER_PORT``/
+``SCRIPT_NAME`` (or the ASGI scope), so each is strict: a value a real proxy would never
+write is refused rather than repaired.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from . import _abnf
+from ._address import CACHE_SIZE, parse_node, parse_port
+
+__all__ = ["DEFAULT_PORTS", "host_port", "valid_host", "valid_prefix", "valid_scheme"]
+
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+# X-Forwarded-Proto / RFC 7239 §5.4 proto: a URI scheme, case-insensitive (RFC 3986 §3.1).
+# Only the two schemes an HTTP server can be reached with are meaningful to the app.
+_SCHEMES = {"http": "http", "https": "https"}
+
+MAX_HOST_LENGTH = 261  # 253-character name + ":" + 5-digit port, or a bracketed IPv6
+MAX_PREFIX_LENGTH = 1024
+
+
+def valid_scheme(text: str) -> Optional[str]:
+    """``http`` or ``https`` (any case) -> lower-case scheme; anything else -> None."""
+    scheme = _SCHEMES.get(text)
+    if scheme is None and len(text) <= 5:
+        scheme = _SCHEMES.get(text.lower())
+    return scheme
+
+
+def _check_host(text: str) -> Optional[tuple[str, Optional[int]]]:
+    # RFC 9110 §7.2: Host = uri-host [ ":" port ]; uri-host = IP-literal / IPv4address /
+    # reg-name (RFC 3986 §3.2.2).  See _abnf.REG_NAME for the subset accepted.
+    if not text or len(text) > MAX_HOST_LENGTH:
+        return None
+    if text[0] == "[":
+        close = text.find("]")
+        if close < 0:
+            return None
+        literal = text[1:close]
+        address = parse_node(literal)
+        if address is None or address.version != 6 or ":" not in literal:
+            return None
+        rest = text[close + 1 :]
+        name = text[: close + 1]
+    else:
+        name, colon, port_text = text.partition(":")
+        rest = colon + port_text
+        if _abnf.REG_NAME.fullmatch(name) is None:
+            return None
+        if _abnf.DIGITS_AND_DOTS.fullmatch(name) and _abnf.IPV4.fullmatch(name) is None:
+            return None
+    if not rest:
+        return name, None
+    if rest[0] != ":":
+        return None
+    port = parse_port(rest[1:])
+    if port is None:
+        return None
+    return name, port
+
+
+_host_cache: dict[str, Optional[tuple[str, Optional[int]]]] = {}
+
+
+def host_port(text: str) -> Optional[tuple[str, Optional[int]]]:
+    """Split a valid Host value into (name, port); ``None`` if it is not valid.
+
+    ``name`` keeps the brackets of an IPv6 literal; ``port`` is ``None`` when absent.
+    """
+    try:
+        return _host_cache[text]
+    except KeyError:
+        pass
+    result = _check_host(text)
+    if len(_host_cache) >= CACHE_SIZE:
+        _host_cache.clear()
+    _host_cache[text] = result
+    return result
+
+
+def valid_host(text: str) -> bool:
+    """Whether ``text`` is a Host value trustproxy would copy into a request."""
+    return host_port(text) is not None
+
+
+def _check_prefix(text: str) -> Optional[str]:
+    if len(text) > MAX_PREFIX_LENGTH or _abnf.PREFIX.fullmatch(text) is None:
+        return None
+    if "%" in text:
+        # Every "%" must start a pct-encoded octet (RFC 3986 §2.1).
+        if text.count("%") != len(_abnf.PCT_ENCODED.findall(text)):
+            return None
+        decoded = _abnf.PCT_ENCODED.sub(lambda m: chr(int(m.group()[1:], 16)), text)
+        # An encoded "/" or "\" would reappear as a separator once decoded, and an
+        # encoded control character is no more acceptable than a raw one.
+        if decoded.count("/") != text.count("/") or "\\" in decoded:
+            return None
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in decoded):
+            return None
+    else:
+        decoded = text
+    # RFC 3986 §3.3 / §5.2.4: "." and ".." segments are resolved away by clients, so
+    # "/app/.." would climb out of the prefix.  Refused, encoded or not.
+    for segment in decoded.split("/"):
+        if segment in (".", ".."):
+            return None
+    return text.rstrip("/") if len(text) > 1 else ""
+
+
+_prefix_cache: dict[str, Optional[str]] = {}
+
+
+def valid_prefix(text: str) -> Optional[str]:
+    """A path prefix without its trailing ``/`` (``"/"`` gives ``""``); ``None`` if invalid.
+
+    Accepted: an RFC 3986 path-absolute starting with exactly one ``/``, no empty
+    segments, no ``\\``, ``?``, ``#``, control characters or spaces, no ``.``/``..``
+    segments (percent-encoded or not).
+    """
+    try:
+        return _prefix_cache[text]
+    except KeyError:
+        pass
+    result = _check_prefix(text)
+    if len(_prefix_cache) >= CACHE_SIZE:
+        _prefix_cache.clear()
+    _prefix_cache[text] = result
+    return result

@@ -1,0 +1,238 @@
+"""Compile a trust specification into a fast predicate.
+
+Like proxy-addr's ``compile``, everything expensive happens once, when the middleware is
+built, and every mistake is reported then (:class:`~trustproxy.ConfigError` naming the
+entry).  At request time a lookup costs one dict probe per distinct prefix length in the
+policy, whatever the number of networks: 10,000 trusted /24s cost the same as one.
+
+Entries:
+
+* an IPv4 or IPv6 address (``10.0.0.7``, ``::1``) or network (``10.0.0.0/8``,
+  ``2001:db8::/32``); host bits must be zero;
+* a preset name, case-insensitive: ``loopback``, ``private``, ``linklocal`` (see
+  :data:`PRESETS`), ``unix`` (a peer on a UNIX socket, which has no address) and ``*``
+  (any address — only together with ``hops``);
+* a callable ``(address: str) -> bool`` receiving the canonical address.
+
+IPv4-mapped IPv6 addresses are canonicalised to IPv4 before any lookup, so ``::ffff:10.0.0.1``
+matches ``10.0.0.0/8``.  An IPv6 network inside ``::ffff:0:0/96`` is stored as the IPv4
+network it maps.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import Callable, NamedTuple, Optional, Union
+
+from ._address import CACHE_SIZE, Address, parse_node
+from .errors import ConfigError
+
+__all__ = ["PRESETS", "Hop", "TrustPolicy", "TrustSpec"]
+
+AddressPredicate = Callable[[str], bool]
+TrustEntry = Union[str, AddressPredicate]
+TrustSpec = Union[str, AddressPredicate, Iterable[TrustEntry]]
+
+#: Named groups of networks.  ``unix`` and ``*`` are handled separately (they are not
+#: networks).  Sources: RFC 1122 §3.2.1.3 and RFC 4291 §2.5.3 (loopback); RFC 1918 and
+#: RFC 4193 (private); RFC 3927 and RFC 4291 §2.5.6 (link-local).
+PRESETS: dict[str, tuple[str, ...]] = {
+    "loopback": ("127.0.0.0/8", "::1/128"),
+    "private": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"),
+    "linklocal": ("169.254.0.0/16", "fe80::/10"),
+}
+
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+class Hop(NamedTuple):
+    """One node seen on the way: the text as written, its canonical address (``None``
+    when the text is not an address, or for a UNIX socket peer), the port if one was
+    written, and the trust entry that matched it (``None`` when it is not trusted)."""
+
+    text: str
+    address: Optional[str]
+    port: Optional[int]
+    trusted_by: Optional[str]
+
+
+class _Table:
+    """Networks of one IP version, by prefix length: {length: {network >> shift: label}}."""
+
+    __slots__ = ("bits", "by_length", "lengths")
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
+        self.by_length: dict[int, dict[int, str]] = {}
+        self.lengths: tuple[int, ...] = ()
+
+    def add(self, network: int, length: int, label: str) -> None:
+        self.by_length.setdefault(length, {}).setdefault(network >> (self.bits - length), label)
+        # Most specific first, so the label reported is the narrowest matching entry.
+        self.lengths = tuple(sorted(self.by_length, reverse=True))
+
+    def lookup(self, value: int) -> Optional[str]:
+        bits = self.bits
+        by_length = self.by_length
+        for length in self.lengths:
+            label = by_length[length].get(value >> (bits - length))
+            if label is not None:
+                return label
+        return None
+
+
+def _split(spec: TrustSpec) -> list[TrustEntry]:
+    if isinstance(spec, str):
+        return [part.strip() for part in spec.split(",")]
+    if callable(spec):
+        return [spec]
+    if isinstance(spec, (bytes, bytearray)) or not isinstance(spec, Iterable):
+        raise ConfigError(
+            f"trusted must be a string, a callable or an iterable of entries, not {spec!r}"
+        )
+    entries: list[TrustEntry] = []
+    for entry in spec:
+        if isinstance(entry, str):
+            entries.extend(part.strip() for part in entry.split(","))
+        elif callable(entry):
+            entries.append(entry)
+        else:
+            raise ConfigError(f"trusted entry {entry!r} is neither a string nor a callable")
+    return entries
+
+
+def _label(function: AddressPredicate) -> str:
+    name = getattr(function, "__qualname__", None) or repr(function)
+    return f"callable {name}"
+
+
+class TrustPolicy:
+    """A compiled trust policy: which peers and hops are proxies you control.
+
+    :param trusted: entries as described in the module docstring, as a comma-separated
+        string or an iterable; default ``"loopback"``.
+    :param hops: the number of proxies in front of the application, or ``None`` to walk
+        until the first untrusted address.
+    :raises ConfigError: for any malformed entry, an empty policy, ``*`` without
+        ``hops``, or a ``hops`` that is not an integer >= 1.
+    """
+
+    def __init__(self, trusted: TrustSpec = "loopback", hops: Optional[int] = None) -> None:
+        if hops is not None and (type(hops) is not int or hops < 1):
+            raise ConfigError(f"hops must be an integer >= 1 or None, not {hops!r}")
+        self.hops = hops
+        self.any = False
+        self.unix = False
+        self._v4 = _Table(32)
+        self._v6 = _Table(128)
+        self._predicates: list[tuple[AddressPredicate, str]] = []
+        described: list[str] = []
+        entries = _split(trusted)
+        if not entries:
+            raise ConfigError("trusted is empty: name at least one proxy address or network")
+        for entry in entries:
+            if callable(entry):
+                label = _label(entry)
+                self._predicates.append((entry, label))
+                described.append(label)
+            else:
+                described.append(self._add(entry))
+        if self.any and hops is None:
+            raise ConfigError(
+                "trusted='*' needs hops: without a hop count every address is trusted and the"
+                " leftmost, client-written entry would be taken as the client"
+            )
+        self.entries: tuple[str, ...] = tuple(described)
+        #: False when a callable entry may answer differently over time: nothing is cached.
+        self.cacheable = not self._predicates
+        self._cache: Optional[dict[str, Optional[Hop]]] = {} if self.cacheable else None
+
+    def _add(self, entry: str) -> str:
+        if not entry:
+            raise ConfigError("trusted entry '' is empty (a stray comma?)")
+        name = entry.lower()
+        if name == "*":
+            self.any = True
+            return "*"
+        if name == "unix":
+            self.unix = True
+            return "unix"
+        networks = PRESETS.get(name)
+        if networks is not None:
+            for preset_network in networks:
+                self._add_network(
+                    ipaddress.ip_network(preset_network), f"{preset_network} ({name})"
+                )
+            return name
+        try:
+            network = ipaddress.ip_network(entry, strict=True)
+        except ValueError as error:
+            known = ", ".join(sorted([*PRESETS, "unix", "*"]))
+            raise ConfigError(
+                f"trusted entry {entry!r} is not an IP address, a network or a preset"
+                f" ({known}): {error}"
+            ) from None
+        self._add_network(network, entry)
+        return entry
+
+    def _add_network(
+        self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, label: str
+    ) -> None:
+        length = network.prefixlen
+        if isinstance(network, ipaddress.IPv4Network):
+            self._v4.add(int(network.network_address), length, label)
+            return
+        if network.subnet_of(_MAPPED):
+            # ::ffff:a.b.c.d is canonicalised to a.b.c.d before lookup (RFC 4291 §2.5.5.2).
+            self._v4.add(int(network.network_address) & 0xFFFFFFFF, length - 96, label)
+            return
+        if length <= 96 and _MAPPED.subnet_of(network):
+            self._v4.add(0, 0, label)
+        self._v6.add(int(network.network_address), length, label)
+
+    def trusted_by(self, address: Address) -> Optional[str]:
+        """The entry that trusts ``address``, or ``None``."""
+        if self.any:
+            return "*"
+        table = self._v4 if address.version == 4 else self._v6
+        label = table.lookup(address.value)
+        if label is not None:
+            return label
+        for predicate, label in self._predicates:
+            if predicate(address.text):
+                return label
+        return None
+
+    def hop(self, text: str) -> Optional[Hop]:
+        """Parse one node and say whether it is trusted; ``None`` if it is not an address."""
+        cache = self._cache
+        if cache is not None:
+            try:
+                return cache[text]
+            except KeyError:
+                pass
+        address = parse_node(text)
+        result = (
+            None
+            if address is None
+            else Hop(text, address.text, address.port, self.trusted_by(address))
+        )
+        if cache is not None:
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
+            cache[text] = result
+        return result
+
+    def peer(self, peer: Optional[str]) -> Hop:
+        """The socket peer as a hop.  ``None`` or ``""`` is a UNIX socket peer."""
+        if not peer:
+            return Hop("", None, None, "unix" if self.unix else None)
+        hop = self.hop(peer)
+        if hop is None or hop.port is not None or peer[:1] == "[":
+            # Not a bare address: the server handed over something we cannot match.
+            return Hop(peer, None, None, None)
+        return hop
+
+    def __repr__(self) -> str:
+        return f"TrustPolicy(trusted={list(self.entries)!r}, hops={self.hops!r})"

@@ -1,0 +1,135 @@
+"""The WSGI adapter: translate between a WSGI environ and the pure core.
+
+:class:`WSGIMiddleware` rewrites, when the core says so:
+
+================  ============================================================
+``REMOTE_ADDR``   the client address (canonical)
+``REMOTE_PORT``   the client port, only when the forwarded item carried one
+``wsgi.url_scheme``  ``http`` or ``https``
+``HTTP_HOST``     the forwarded Host (with the forwarded port, if any)
+``SERVER_NAME``   the host name part of it
+``SERVER_PORT``   the forwarded port, the Host's port, or the scheme's default
+``SCRIPT_NAME``   the forwarded prefix *prepended* to the existing SCRIPT_NAME
+================  ============================================================
+
+Two environ keys are added whenever a forwarding header was present:
+
+``trustproxy.resolution``
+    the :class:`~trustproxy.Resolution` (status, reason, the hops examined…);
+``trustproxy.orig``
+    a dict with the values the keys above had before the middleware ran (a key that was
+    absent maps to ``None``).
+
+A request with no forwarding header at all is passed on untouched, without either key.
+
+WSGI servers turn ``X_Forwarded_For`` into the same ``HTTP_X_FORWARDED_FOR`` as
+``X-Forwarded-For`` (Django CVE-2015-0219): the middleware cannot tell them apart, so
+run a server or proxy that drops underscore header names (gunicorn >= 22 does by default,
+nginx does by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Optional, Union
+
+from ._resolve import Resolver
+from .trust import TrustSpec
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["ORIGINAL_KEY", "RESOLUTION_KEY", "WSGIMiddleware", "environ_key"]
+
+RESOLUTION_KEY = "trustproxy.resolution"
+ORIGINAL_KEY = "trustproxy.orig"
+
+
+def environ_key(header: str) -> str:
+    """``"x-forwarded-for"`` -> ``"HTTP_X_FORWARDED_FOR"`` (PEP 3333, CGI rules)."""
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+def _server_name(host: str) -> str:
+    if host.endswith("]") or ":" not in host:
+        return host
+    return host.rsplit(":", 1)[0]
+
+
+class WSGIMiddleware:
+    """Apply forwarding headers from trusted proxies to a WSGI application.
+
+    :param app: the WSGI application to wrap.
+    :param trusted: the proxies you control (addresses, networks, presets, callables).
+    :param hops: the number of proxies in front of the app, if known.
+    :param fields: which values to apply: any of ``"for"``, ``"proto"``, ``"host"``,
+        ``"port"``, ``"prefix"``.
+    :param headers: the header family to read.
+    :raises ConfigError: for any malformed option.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        trusted: TrustSpec = "loopback",
+        hops: Optional[int] = None,
+        fields: Union[str, Iterable[str]] = ("for", "proto"),
+        headers: Union[str, Iterable[str]] = "x-forwarded",
+    ) -> None:
+        self.app = app
+        self.resolver = Resolver(trusted=trusted, hops=hops, fields=fields, headers=headers)
+        self._keys = self.resolver.keys(environ_key)
+        self._triggers = tuple(environ_key(name) for name in self.resolver.trigger_names)
+
+    def __repr__(self) -> str:
+        return f"WSGIMiddleware({self.app!r}, {self.resolver!r})"
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        for key in self._triggers:
+            if key in environ:
+                break
+        else:
+            return self.app(environ, start_response)
+        port_text = environ.get("SERVER_PORT")
+        try:
+            port: Optional[int] = int(port_text) if port_text else None
+        except ValueError:
+            port = None
+        get = environ.get
+        result = self.resolver._resolve(
+            get("REMOTE_ADDR"),
+            tuple([get(key) for key in self._keys]),
+            get("wsgi.url_scheme", "http"),
+            get("HTTP_HOST"),
+            port,
+            get("SCRIPT_NAME", ""),
+        )
+        environ[RESOLUTION_KEY] = result
+        original_host = get("HTTP_HOST")
+        environ[ORIGINAL_KEY] = {
+            "REMOTE_ADDR": get("REMOTE_ADDR"),
+            "REMOTE_PORT": get("REMOTE_PORT"),
+            "wsgi.url_scheme": get("wsgi.url_scheme"),
+            "HTTP_HOST": original_host,
+            "SERVER_NAME": get("SERVER_NAME"),
+            "SERVER_PORT": port_text,
+            "SCRIPT_NAME": get("SCRIPT_NAME"),
+        }
+        applied = result.applied
+        if applied:
+            if "for" in applied:
+                environ["REMOTE_ADDR"] = result.client
+                if result.client_port is not None:
+                    environ["REMOTE_PORT"] = str(result.client_port)
+            if "proto" in applied:
+                environ["wsgi.url_scheme"] = result.scheme
+            host = result.host
+            if host is not None and host != original_host:
+                environ["HTTP_HOST"] = host
+                environ["SERVER_NAME"] = _server_name(host)
+            if result.port != port and result.port is not None:
+                environ["SERVER_PORT"] = str(result.port)
+            if "prefix" in applied:
+                environ["SCRIPT_NAME"] = result.prefix
+        return self.app(environ, start_response)
