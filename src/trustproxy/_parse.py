@@ -16,11 +16,17 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["MAX_ITEM_LENGTH", "TOO_LONG", "nth_from_right"]
+__all__ = ["MAX_EMPTY_ITEMS", "MAX_ITEM_LENGTH", "TOO_LONG", "nth_from_right"]
 
 #: The most characters (whitespace included) examined for one item.  Every valid item is
 #: far shorter; a longer one is reported as too long without reading it further.
 MAX_ITEM_LENGTH = 128
+
+#: The most empty list elements (``,,`` or ``, ,``) skipped in one header.  RFC 9110
+#: §5.6.1 allows them, but a run of commas would otherwise cost one step each: with
+#: this cap a walk takes at most ``hops + MAX_EMPTY_ITEMS`` steps of at most
+#: :data:`MAX_ITEM_LENGTH` characters, whatever the header size.
+MAX_EMPTY_ITEMS = 64
 
 #: Returned in place of an item longer than :data:`MAX_ITEM_LENGTH`.
 TOO_LONG = "\x00too-long"
@@ -30,12 +36,14 @@ def nth_from_right(value: str, n: int) -> tuple[Optional[str], int]:
     """Return the ``n``-th non-empty item from the right (1-based) and its index.
 
     If the list has fewer than ``n`` items, the leftmost item and its index are returned;
-    if it has none, ``(None, 0)``.  An item longer than :data:`MAX_ITEM_LENGTH` is
+    if it has none, ``(None, 0)``.  An item longer than :data:`MAX_ITEM_LENGTH`, or
+    one reached only after more than :data:`MAX_EMPTY_ITEMS` empty elements, is
     returned as :data:`TOO_LONG`.
     """
     end = len(value)
     found: Optional[str] = None
     index = 0
+    empty = 0
     while end >= 0 and index < n:
         window = end - MAX_ITEM_LENGTH if end > MAX_ITEM_LENGTH else 0
         start = value.rfind(",", window, end)
@@ -46,4 +54,8 @@ def nth_from_right(value: str, n: int) -> tuple[Optional[str], int]:
         if item:
             index += 1
             found = item
+        else:
+            empty += 1
+            if empty > MAX_EMPTY_ITEMS:
+                return TOO_LONG, index + 1
     return found, index

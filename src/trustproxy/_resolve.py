@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from typing import Callable, NamedTuple, Optional, TypeVar, Union
 
 from ._address import parse_node, parse_port
-from ._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
+from ._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from ._values import DEFAULT_PORTS, host_port, valid_prefix, valid_scheme
 from .errors import ConfigError
 from .trust import Hop, TrustPolicy, TrustSpec
@@ -290,6 +290,7 @@ class Resolver:
         client: Optional[Hop] = None
         value = values[0]
         k = 0
+        empty = 0
         if value:
             hop_of = self.policy.hop
             limit = self._limit
@@ -309,6 +310,13 @@ class Resolver:
                 text = value[start + 1 : end].strip(" \t")
                 end = start
                 if not text:
+                    empty += 1
+                    if empty > MAX_EMPTY_ITEMS:
+                        trail.append(Hop(TOO_LONG, None, None, None))
+                        return self._unresolved(
+                            f"X-Forwarded-For has more than {MAX_EMPTY_ITEMS} empty items",
+                            trail, k + 1, scheme, host, port, prefix,
+                        )  # fmt: skip
                     continue
                 k += 1
                 hop = hop_of(text)
