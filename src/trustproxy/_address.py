@@ -121,6 +121,8 @@ def parse_node(text: str) -> Optional[Address]:
         return _cache[text]
     except KeyError:
         pass
+    if len(text) > MAX_NODE_LENGTH:
+        return None  # not cached: the cache would keep the long text alive
     result = _parse(text)
     if len(_cache) >= CACHE_SIZE:
         _cache.clear()

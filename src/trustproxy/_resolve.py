@@ -59,6 +59,9 @@ MAX_HOPS = 64
 
 #: How many resolutions are remembered (see :meth:`Resolver._resolve`).
 MEMO_SIZE = 1024
+#: The most characters of header values and Host a remembered resolution's key may hold:
+#: the memo must not keep megabytes of client-sent text alive between requests.
+MEMO_KEY_LENGTH = 2048
 
 #: The X-Forwarded-* header read for each field, in field order.
 X_FORWARDED = {
@@ -103,6 +106,14 @@ class Resolution(NamedTuple):
     def peer(self) -> Hop:
         """The socket peer."""
         return self.hops[0]
+
+
+def _key_length(values: tuple[Optional[str], ...], host: Optional[str]) -> int:
+    total = len(host) if host else 0
+    for value in values:
+        if value:
+            total += len(value)
+    return total
 
 
 def _fields(fields: Union[str, Iterable[str]]) -> frozenset[str]:
@@ -253,7 +264,7 @@ class Resolver:
             result = self._x_forwarded(peer_hop, values, scheme, host, port, prefix)
         else:
             result = self._single(peer_hop, values[0], scheme, host, port, prefix)
-        if memo is not None:
+        if memo is not None and _key_length(values, host) <= MEMO_KEY_LENGTH:
             if len(memo) >= MEMO_SIZE:
                 memo.clear()
             memo[key] = result

@@ -77,6 +77,8 @@ def host_port(text: str) -> Optional[tuple[str, Optional[int]]]:
         return _host_cache[text]
     except KeyError:
         pass
+    if len(text) > MAX_HOST_LENGTH:
+        return None  # not cached: the cache would keep the long text alive
     result = _check_host(text)
     if len(_host_cache) >= CACHE_SIZE:
         _host_cache.clear()
@@ -127,6 +129,8 @@ def valid_prefix(text: str) -> Optional[str]:
         return _prefix_cache[text]
     except KeyError:
         pass
+    if len(text) > MAX_PREFIX_LENGTH:
+        return None  # not cached: the cache would keep the long text alive
     result = _check_prefix(text)
     if len(_prefix_cache) >= CACHE_SIZE:
         _prefix_cache.clear()
