@@ -173,6 +173,17 @@ class TrustPolicy:
                 f"trusted entry {entry!r} is not an IP address, a network or a preset"
                 f" ({known}): {error}"
             ) from None
+        everything = network.prefixlen == 0 or (
+            isinstance(network, ipaddress.IPv6Network) and network == _MAPPED
+        )
+        if everything and self.hops is None:
+            # 0.0.0.0/0, ::/0 or ::ffff:0:0/96 (all of IPv4) is '*' under another name, with the same hole: the walk
+            # would reach the leftmost, client-written item (pitfall of Rails/Caddy-style
+            # broad trust).  Refused without hops, exactly like '*'.
+            raise ConfigError(
+                f"trusted entry {entry!r} trusts every address: without hops the leftmost,"
+                " client-written entry would be taken as the client"
+            )
         self._add_network(network, entry)
         return entry
 
