@@ -1,0 +1,411 @@
+"""The adversarial suite: one row per attack in docs/security.md, each proving it closed.
+
+Every row is run twice: through :meth:`Resolver.resolve` (the core) and through
+:class:`WSGIMiddleware` with the environ a WSGI server would build (repeated header lines
+joined with ``,``, PEP 3333), asserting what the application finally sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pytest
+
+from trustproxy import (
+    APPLIED,
+    UNRESOLVED,
+    UNTRUSTED_PEER,
+    ConfigError,
+    Resolver,
+    WSGIMiddleware,
+)
+from trustproxy._parse import MAX_ITEM_LENGTH
+from trustproxy._resolve import MAX_HOPS
+
+PROXY = "127.0.0.1"  # the trusted reverse proxy (default trust: loopback)
+CLIENT = "203.0.113.9"  # the real client, as the proxy appended it
+FORGED = "6.6.6.6"  # what the attacker wants to be seen as
+EVIL = "evil.example"
+ALL = ("for", "proto", "host", "port", "prefix")
+
+
+@dataclass(frozen=True)
+class Attack:
+    """A request as it reaches the app server, and what the app must see."""
+
+    lines: tuple[tuple[str, str], ...]
+    status: str
+    client: Optional[str]
+    peer: str = PROXY
+    scheme: str = "http"
+    host: str = "app.example"
+    port: int = 80
+    prefix: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def xff(*values: str, **kw: Any) -> tuple[tuple[str, str], ...]:
+    lines = [("X-Forwarded-For", value) for value in values]
+    lines += [(f"X-Forwarded-{name.title()}", value) for name, value in kw.items()]
+    return tuple(lines)
+
+
+def bad(name: str, value: str) -> tuple[tuple[str, str], ...]:
+    """A forwarded value for ``name`` that must be ignored; the client is still applied."""
+    return ((f"X-Forwarded-{name}", value), ("X-Forwarded-For", CLIENT))
+
+
+FIELDS_ALL = {"fields": ALL}
+LONG = "a" * 300
+
+ATTACKS = [
+    # --- who writes the client address -------------------------------------------------
+    pytest.param(Attack(xff(f"{FORGED}, {CLIENT}"), APPLIED, CLIENT), id="leftmost-spoofing"),
+    pytest.param(
+        Attack(xff(f"{FORGED}, {CLIENT}", f"{PROXY}"), APPLIED, CLIENT),
+        id="leftmost-spoofing-through-trusted-chain",
+    ),
+    pytest.param(
+        Attack(xff(FORGED), UNTRUSTED_PEER, "198.51.100.7", peer="198.51.100.7"),
+        id="direct-access-bypassing-proxy",
+    ),
+    pytest.param(
+        Attack(
+            xff(FORGED, proto="https", host=EVIL, prefix="/x"),
+            UNTRUSTED_PEER,
+            "198.51.100.7",
+            peer="198.51.100.7",
+            options=FIELDS_ALL,
+        ),
+        id="direct-access-all-fields-ignored",
+    ),
+    pytest.param(
+        Attack(
+            xff(FORGED),
+            UNTRUSTED_PEER,
+            "10.9.9.9",
+            peer="10.9.9.9",
+            options={"trusted": "10.0.0.1"},
+        ),
+        id="direct-access-from-neighbour-in-private-network",
+    ),
+    pytest.param(
+        Attack(xff(f"{FORGED}, unknown"), UNRESOLVED, PROXY), id="unknown-hop-not-skipped"
+    ),
+    pytest.param(
+        Attack(xff(f"{FORGED}, _hidden"), UNRESOLVED, PROXY), id="obfuscated-hop-not-skipped"
+    ),
+    pytest.param(
+        Attack(xff(f"{FORGED}, 203.0.113"), UNRESOLVED, PROXY), id="invalid-hop-not-skipped"
+    ),
+    pytest.param(
+        Attack(xff(f"{FORGED}, {CLIENT}:99999"), UNRESOLVED, PROXY), id="invalid-port-in-hop"
+    ),
+    pytest.param(Attack(xff(f"{FORGED}, "), APPLIED, FORGED), id="empty-element-skipped-rfc9110"),
+    # --- quoting: X-Forwarded-For has none -----------------------------------------------
+    pytest.param(
+        Attack(xff(f'"{FORGED}, {CLIENT}'), APPLIED, CLIENT), id="xff-unbalanced-quote-left"
+    ),
+    pytest.param(
+        Attack(xff(f'{FORGED}, "{CLIENT}'), UNRESOLVED, PROXY),
+        id="xff-unbalanced-quote-right",
+    ),
+    pytest.param(Attack(xff(f'{FORGED}", "{CLIENT}"'), UNRESOLVED, PROXY), id="xff-quoted-items"),
+    # --- repeated lines ---------------------------------------------------------------------
+    pytest.param(Attack(xff(FORGED, CLIENT), APPLIED, CLIENT), id="duplicate-xff-lines"),
+    pytest.param(
+        Attack(
+            (
+                ("X-Forwarded-Host", EVIL),
+                ("X-Forwarded-Host", "good.example"),
+                ("X-Forwarded-For", CLIENT),
+            ),
+            APPLIED,
+            CLIENT,
+            host="good.example",
+            options=FIELDS_ALL,
+        ),
+        id="duplicate-host-lines",
+    ),
+    pytest.param(
+        Attack(
+            (
+                ("X-Forwarded-Proto", "https"),
+                ("X-Forwarded-Proto", "http"),
+                ("X-Forwarded-For", CLIENT),
+            ),
+            APPLIED,
+            CLIENT,
+            scheme="http",
+        ),
+        id="duplicate-proto-lines",
+    ),
+    # --- host injection ---------------------------------------------------------------------
+    *[
+        pytest.param(
+            Attack(bad("Host", value), APPLIED, CLIENT, options=FIELDS_ALL),
+            id=f"host-injection-{name}",
+        )
+        for name, value in [
+            ("slash", f"{EVIL}/path"),
+            ("query", f"{EVIL}?x=1"),
+            ("userinfo", f"app.example@{EVIL}"),
+            ("crlf", f"{EVIL}\r\nSet-Cookie: a=b"),
+            ("lf", f"{EVIL}\nX: y"),
+            ("space", "app.example evil"),
+            ("tab-inside", "app\texample"),
+            ("over-long", "a" * 254),
+            ("over-long-label-sum", ".".join(["a" * 63] * 5)),
+            ("backslash", f"{EVIL}\\x"),
+            ("percent", "app%2eexample"),
+            ("nul", "app\x00.example"),
+            ("non-ascii", "\u0430pp.example"),
+            ("bad-port", f"{EVIL}:99999"),
+            ("empty-port", f"{EVIL}:"),
+            ("ipv6-unbracketed", "2001:db8::1"),
+            ("non-canonical-ipv4", "010.0.0.1"),
+        ]
+    ],
+    # --- scheme injection ---------------------------------------------------------------------
+    *[
+        pytest.param(Attack(bad("Proto", value), APPLIED, CLIENT), id=f"scheme-injection-{name}")
+        for name, value in [
+            ("javascript", "javascript"),
+            ("ftp", "ftp"),
+            ("url", "https://evil.example"),
+            ("crlf", "https\r\nX: y"),
+            ("nul", "https\x00"),
+            ("ws", "wss"),
+            ("long", "https" * 100),
+        ]
+    ],
+    # --- port out of range ---------------------------------------------------------------------
+    *[
+        pytest.param(
+            Attack(bad("Port", value), APPLIED, CLIENT, options=FIELDS_ALL),
+            id=f"port-out-of-range-{name}",
+        )
+        for name, value in [
+            ("zero", "0"),
+            ("65536", "65536"),
+            ("six-digits", "100080"),
+            ("negative", "-1"),
+            ("plus", "+443"),
+            ("hex", "0x1bb"),
+            ("unicode-digits", "\u0664\u0664\u0663"),
+            ("fraction", "443.0"),
+        ]
+    ],
+    # --- prefix open redirect ------------------------------------------------------------------
+    *[
+        pytest.param(
+            Attack(bad("Prefix", value), APPLIED, CLIENT, options=FIELDS_ALL),
+            id=f"prefix-open-redirect-{name}",
+        )
+        for name, value in [
+            ("network-path", f"//{EVIL}"),
+            ("network-path-deep", f"//{EVIL}/app"),
+            ("backslash", f"/\\{EVIL}"),
+            ("leading-backslash", f"\\\\{EVIL}"),
+            ("dot-dot", "/app/../admin"),
+            ("dot", "/app/./x"),
+            ("encoded-dot-dot", "/app/%2e%2E/admin"),
+            ("encoded-slash", f"/%2F{EVIL}"),
+            ("encoded-backslash", f"/%5c{EVIL}"),
+            ("javascript", "javascript:alert(1)"),
+            ("absolute-url", f"https://{EVIL}/"),
+            ("query", "/app?next=//evil"),
+            ("fragment", "/app#x"),
+            ("crlf", "/app\r\nLocation: //evil"),
+            ("encoded-crlf", "/app%0d%0aX:y"),
+            ("bad-percent", "/app%zz"),
+            ("space", "/a b"),
+            ("empty-segment", "/app//x"),
+        ]
+    ],
+    # --- address forms ---------------------------------------------------------------------------
+    pytest.param(
+        Attack(xff("::ffff:203.0.113.9"), APPLIED, CLIENT), id="ipv4-mapped-client-canonical"
+    ),
+    pytest.param(
+        Attack(
+            xff(f"{FORGED}, {CLIENT}, ::ffff:10.0.0.2"),
+            APPLIED,
+            CLIENT,
+            options={"trusted": "127.0.0.1, 10.0.0.0/8"},
+        ),
+        id="ipv4-mapped-proxy-still-trusted",
+    ),
+    pytest.param(
+        Attack(xff(FORGED), APPLIED, FORGED, peer="::ffff:127.0.0.1"),
+        id="ipv4-mapped-peer-still-trusted",
+    ),
+    pytest.param(
+        Attack(
+            xff(f"{FORGED}, 010.0.0.2"),
+            UNRESOLVED,
+            PROXY,
+            options={"trusted": "127.0.0.1, 10.0.0.0/8"},
+        ),
+        id="non-canonical-ipv4-leading-zero",
+    ),
+    pytest.param(
+        Attack(xff(f"{FORGED}, 0x0a.0.0.2"), UNRESOLVED, PROXY), id="non-canonical-ipv4-hex"
+    ),
+    pytest.param(
+        Attack(xff(f"{FORGED}, 167772162"), UNRESOLVED, PROXY), id="non-canonical-ipv4-integer"
+    ),
+    pytest.param(Attack(xff(f"{FORGED}, 10.2"), UNRESOLVED, PROXY), id="non-canonical-ipv4-short"),
+    pytest.param(
+        Attack(xff("2001:DB8:0:0:0:0:0:1"), APPLIED, "2001:db8::1"),
+        id="non-canonical-ipv6-canonicalised",
+    ),
+    pytest.param(Attack(xff("fe80::1%eth0"), APPLIED, "fe80::1"), id="ipv6-zone-id-dropped"),
+    pytest.param(Attack(xff(f"{FORGED}, 0.0.0.0"), UNRESOLVED, PROXY), id="unspecified-ipv4"),
+    pytest.param(Attack(xff(f"{FORGED}, ::"), UNRESOLVED, PROXY), id="unspecified-ipv6"),
+    pytest.param(
+        Attack(xff(f"{FORGED}, 2001:db8::1:443"), APPLIED, "2001:db8::1:443"),
+        id="bare-ipv6-is-not-host-and-port",
+    ),
+    # --- size -----------------------------------------------------------------------------------
+    pytest.param(
+        Attack(xff(f"{FORGED}, " * 100_000 + CLIENT), APPLIED, CLIENT), id="huge-item-count"
+    ),
+    pytest.param(
+        Attack(xff("x" * 1_000_000 + f", {CLIENT}"), APPLIED, CLIENT), id="huge-header-leftover"
+    ),
+    pytest.param(
+        Attack(xff(f"{CLIENT}, " + "1" * (MAX_ITEM_LENGTH + 1)), UNRESOLVED, PROXY),
+        id="over-long-item",
+    ),
+    pytest.param(
+        Attack(xff(f"{FORGED}, " + ", ".join([PROXY] * (MAX_HOPS + 1))), UNRESOLVED, PROXY),
+        id="too-many-trusted-hops",
+    ),
+    pytest.param(
+        Attack(xff(FORGED + "," * 1_000_000), UNRESOLVED, PROXY), id="huge-run-of-empty-items"
+    ),
+    pytest.param(
+        Attack(xff(CLIENT, proto="https" + ", " * 100_000), APPLIED, CLIENT),
+        id="huge-run-of-empty-items-in-proto",
+    ),
+]
+
+
+def _environ(attack: Attack) -> dict[str, Any]:
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "REMOTE_ADDR": attack.peer,
+        "REMOTE_PORT": "50000",
+        "wsgi.url_scheme": "http",
+        "HTTP_HOST": "app.example",
+        "SERVER_NAME": "app.example",
+        "SERVER_PORT": "80",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/",
+    }
+    for name, value in attack.lines:
+        key = "HTTP_" + name.upper().replace("-", "_")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_attack_core(attack: Attack) -> None:
+    result = Resolver(**attack.options).resolve(attack.peer, attack.lines, host="app.example")
+    assert (result.status, result.client) == (attack.status, attack.client)
+    assert (result.scheme, result.host, result.prefix) == (
+        attack.scheme,
+        attack.host,
+        attack.prefix,
+    )
+    if attack.status != APPLIED:
+        assert result.applied == ()
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_attack_wsgi(attack: Attack) -> None:
+    seen: dict[str, Any] = {}
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.update(environ)
+        return []
+
+    WSGIMiddleware(app, **attack.options)(_environ(attack), lambda *a: None)
+    expected_addr = attack.client if attack.status == APPLIED else attack.peer
+    assert seen["REMOTE_ADDR"] == expected_addr
+    assert seen["wsgi.url_scheme"] == attack.scheme
+    assert seen["HTTP_HOST"] == attack.host
+    assert seen["SERVER_PORT"] == str(attack.port)
+    assert seen["SCRIPT_NAME"] == attack.prefix
+    assert seen["trustproxy.resolution"].status == attack.status
+
+
+# --- underscore header names (Django CVE-2015-0219, gunicorn#2799) -------------------------
+
+
+def test_attack_underscore_name_not_read_by_core() -> None:
+    """The core matches exact hyphenated names: ``X_Forwarded_For`` is another header."""
+    result = Resolver().resolve(PROXY, [("X_Forwarded_For", FORGED), ("X-Forwarded-For", CLIENT)])
+    assert (result.client, [hop.text for hop in result.hops]) == (CLIENT, [PROXY, CLIENT])
+    alone = Resolver().resolve(PROXY, [("X_Forwarded_For", FORGED)])
+    assert (alone.client, alone.applied) == (PROXY, ())
+
+
+def test_attack_underscore_name_dropped_by_gunicorn() -> None:
+    """A WSGI environ cannot tell ``X_Forwarded_For`` from ``X-Forwarded-For`` (both are
+    ``HTTP_X_FORWARDED_FOR``), so the server must drop it; gunicorn >= 22 does by default
+    (``header_map = "drop"``).  Parsed in-process by gunicorn's own request parser."""
+    from gunicorn.config import Config
+    from gunicorn.http.parser import RequestParser
+    from gunicorn.http.wsgi import create
+
+    raw = (
+        b"GET / HTTP/1.1\r\nHost: app.example\r\n"
+        b"X_Forwarded_For: " + FORGED.encode() + b"\r\n"
+        b"X-Forwarded-For: " + CLIENT.encode() + b"\r\n\r\n"
+    )
+    config = Config()
+    assert config.header_map == "drop"
+    request = next(iter(RequestParser(config, iter([raw]), (PROXY, 50000))))
+    _, environ = create(request, None, (PROXY, 50000), ("127.0.0.1", 8000), config)
+    assert environ["HTTP_X_FORWARDED_FOR"] == CLIENT
+    seen: dict[str, Any] = {}
+    WSGIMiddleware(lambda env, sr: seen.update(env) or [])(environ, lambda *a: None)
+    assert seen["REMOTE_ADDR"] == CLIENT
+
+
+# --- configuration typos fail loudly at start-up ----------------------------------------------
+
+TYPOS = [
+    pytest.param({"trusted": "loopbak"}, id="typo-preset-name"),
+    pytest.param({"trusted": "10.0.0.0/33"}, id="typo-prefix-length"),
+    pytest.param({"trusted": "10.0.0.1/8"}, id="typo-host-bits-set"),
+    pytest.param({"trusted": "10.0.0.0/8,"}, id="typo-trailing-comma"),
+    pytest.param({"trusted": "10.0.0.0.1"}, id="typo-five-octets"),
+    pytest.param({"trusted": "010.0.0.1"}, id="typo-leading-zero"),
+    pytest.param({"trusted": ""}, id="typo-empty"),
+    pytest.param({"trusted": b"127.0.0.1"}, id="typo-bytes"),
+    pytest.param({"trusted": [127]}, id="typo-int-entry"),
+    pytest.param({"trusted": "*"}, id="star-without-hops"),
+    pytest.param({"trusted": "0.0.0.0/0"}, id="all-ipv4-without-hops"),
+    pytest.param({"trusted": "::/0"}, id="all-ipv6-without-hops"),
+    pytest.param({"trusted": "::ffff:0:0/96"}, id="all-mapped-ipv4-without-hops"),
+    pytest.param({"hops": 0}, id="typo-hops-zero"),
+    pytest.param({"hops": "1"}, id="typo-hops-string"),
+    pytest.param({"hops": True}, id="typo-hops-bool"),
+    pytest.param({"hops": MAX_HOPS + 1}, id="hops-above-limit"),
+    pytest.param({"fields": "fro"}, id="typo-field"),
+    pytest.param({"fields": ""}, id="typo-fields-empty"),
+    pytest.param({"headers": "x-forwarded-for, x-real-ip"}, id="typo-headers-list"),
+    pytest.param({"headers": "x-real-ip", "fields": ("for", "proto")}, id="field-needs-family"),
+]
+
+
+@pytest.mark.parametrize("options", TYPOS)
+def test_attack_configuration_typo(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        Resolver(**options)
+    with pytest.raises(ConfigError):
+        WSGIMiddleware(lambda env, sr: [], **options)
