@@ -1,0 +1,186 @@
+"""Limits: the work per request follows the hops walked, and nothing grows between requests.
+
+The work is counted, not timed: header values are passed as a ``str`` subclass that
+records every ``rfind`` the walk makes (each call scans at most ``MAX_ITEM_LENGTH``
+characters), and the trail of hops examined is checked against the chain.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pytest
+
+from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, _values
+from trustproxy._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
+from trustproxy._resolve import MAX_HOPS, MEMO_KEY_LENGTH, MEMO_SIZE
+
+PROXY = "127.0.0.1"
+CLIENT = "203.0.113.9"
+
+
+class Counting(str):
+    """A header value that records the range of every ``rfind`` made on it."""
+
+    calls: list[tuple[int, int]]
+
+    def rfind(self, sub: str, start: Any = None, end: Any = None) -> int:  # type: ignore[override]
+        self.calls.append((start, end))
+        return super().rfind(sub, start, end)
+
+
+def counting(text: str) -> Counting:
+    value = Counting(text)
+    value.calls = []
+    return value
+
+
+def _assert_bounded_scans(value: Counting, steps: int) -> None:
+    assert 0 < len(value.calls) <= steps
+    for start, end in value.calls:
+        assert end - start <= MAX_ITEM_LENGTH
+
+
+@pytest.mark.parametrize("junk", [0, 10, 100_000], ids=["no-junk", "10-items", "100k-items"])
+@pytest.mark.parametrize("trusted_hops", [0, 1, 5, MAX_HOPS - 1])
+def test_limit_work_follows_hops_walked(junk: int, trusted_hops: int) -> None:
+    value = counting("6.6.6.6, " * junk + ", ".join([CLIENT] + ["10.0.0.1"] * trusted_hops))
+    resolver = Resolver(trusted="127.0.0.1, 10.0.0.0/8")
+    result = resolver._resolve(PROXY, (value, None, None, None, None), "http", None, None, "")
+    assert (result.status, result.client) == (APPLIED, CLIENT)
+    assert len(result.hops) == trusted_hops + 2  # the peer, the proxies, the client
+    _assert_bounded_scans(value, trusted_hops + 1)
+    assert len(value.calls) == trusted_hops + 1  # one scan per hop, whatever the junk
+
+
+def test_limit_hops_walked_capped() -> None:
+    value = counting(", ".join(["10.0.0.1"] * 10_000))
+    result = Resolver(trusted="127.0.0.1, 10.0.0.0/8").resolve(PROXY, {"X-Forwarded-For": value})
+    assert result.status == UNRESOLVED
+    assert len(result.hops) == MAX_HOPS + 1
+    _assert_bounded_scans(value, MAX_HOPS)
+
+
+@pytest.mark.parametrize("hops", [1, 3, MAX_HOPS])
+def test_limit_hop_count_walks_no_further(hops: int) -> None:
+    value = counting(", ".join(["198.51.100.1"] * 10_000))
+    result = Resolver(trusted="*", hops=hops).resolve(PROXY, {"X-Forwarded-For": value})
+    assert (result.status, len(result.hops)) == (APPLIED, hops + 1)
+    _assert_bounded_scans(value, hops)
+
+
+def test_limit_item_length() -> None:
+    padded = " " * (MAX_ITEM_LENGTH - len(CLIENT)) + CLIENT  # exactly at the limit: read
+    assert Resolver().resolve(PROXY, {"X-Forwarded-For": padded}).client == CLIENT
+    over = counting("6.6.6.6," + " " + padded)
+    result = Resolver().resolve(PROXY, {"X-Forwarded-For": over})
+    assert (result.status, result.hops[-1].text) == (UNRESOLVED, TOO_LONG)
+    _assert_bounded_scans(over, 1)
+
+
+@pytest.mark.parametrize("empty", [MAX_EMPTY_ITEMS, MAX_EMPTY_ITEMS + 1, 1_000_000])
+def test_limit_empty_items(empty: int) -> None:
+    value = counting(CLIENT + ", " * empty)
+    result = Resolver().resolve(PROXY, {"X-Forwarded-For": value})
+    expected = APPLIED if empty <= MAX_EMPTY_ITEMS else UNRESOLVED
+    assert result.status == expected
+    _assert_bounded_scans(value, MAX_EMPTY_ITEMS + 2)
+
+
+@pytest.mark.parametrize("empty", [MAX_EMPTY_ITEMS, 1_000_000])
+def test_limit_empty_items_in_other_fields(empty: int) -> None:
+    value = counting("https" + "," * empty)
+    item, _ = nth_from_right(value, 1)
+    assert item == ("https" if empty <= MAX_EMPTY_ITEMS else TOO_LONG)
+    _assert_bounded_scans(value, MAX_EMPTY_ITEMS + 2)
+
+
+# --- nothing unbounded kept between requests ----------------------------------------------
+
+
+def _sizes(resolver: Resolver) -> dict[str, int]:
+    assert resolver._memo is not None and resolver.policy._cache is not None
+    return {
+        "memo": len(resolver._memo),
+        "policy": len(resolver.policy._cache),
+        "address": len(_address._cache),
+        "host": len(_values._host_cache),
+        "prefix": len(_values._prefix_cache),
+    }
+
+
+def test_limit_caches_bounded_after_distinct_inputs() -> None:
+    resolver = Resolver(fields="for,proto,host,port,prefix")
+    peak = dict.fromkeys(_sizes(resolver), 0)
+    for i in range(3 * _address.CACHE_SIZE):
+        client = f"2001:db8::{i:x}"
+        resolver.resolve(
+            PROXY,
+            {
+                "X-Forwarded-For": f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}, {client}",
+                "X-Forwarded-Host": f"h{i}.example",
+                "X-Forwarded-Prefix": f"/p{i}",
+            },
+        )
+        resolver.resolve(f"198.51.{i >> 8 & 255}.{i & 255}", {"X-Forwarded-For": client})
+        for name, size in _sizes(resolver).items():
+            peak[name] = max(peak[name], size)
+    assert peak["memo"] == MEMO_SIZE
+    for name in ("policy", "address", "host", "prefix"):
+        assert peak[name] == _address.CACHE_SIZE, name
+
+
+@pytest.mark.parametrize("field", ["for", "host", "prefix", "peer-untrusted"])
+def test_limit_long_values_never_cached(field: str) -> None:
+    resolver = Resolver(fields="for,proto,host,port,prefix")
+    headers: dict[str, str] = {"X-Forwarded-For": CLIENT}
+    peer = PROXY
+    for i in range(50):
+        long = f"{i}" + "x" * 100_000
+        if field == "for":
+            headers["X-Forwarded-For"] = long + f", {CLIENT}"
+        elif field == "host":
+            headers["X-Forwarded-Host"] = long
+        elif field == "prefix":
+            headers["X-Forwarded-Prefix"] = "/" + long
+        else:
+            peer = "198.51.100.1"
+            headers["X-Forwarded-For"] = long
+        resolver.resolve(peer, headers)
+    kept = [
+        *[key for key in resolver._memo or {} for part in key if _long(part)],
+        *[key for key in _address._cache if len(key) > _address.MAX_NODE_LENGTH],
+        *[key for key in _values._host_cache if len(key) > _values.MAX_HOST_LENGTH],
+        *[key for key in _values._prefix_cache if len(key) > _values.MAX_PREFIX_LENGTH],
+    ]
+    assert kept == []
+
+
+def _long(part: object) -> bool:
+    if isinstance(part, tuple):
+        return sum(len(v) for v in part if v) > MEMO_KEY_LENGTH
+    return isinstance(part, str) and len(part) > MEMO_KEY_LENGTH
+
+
+def test_limit_single_header_long_value_not_cached() -> None:
+    resolver = Resolver(headers="x-real-ip", fields="for")
+    for i in range(20):
+        result = resolver.resolve(PROXY, {"X-Real-IP": f"{i}" + "1" * 100_000})
+        assert result.status == UNRESOLVED
+        assert len(result.hops[-1].text) <= MAX_ITEM_LENGTH
+    assert [k for k in _address._cache if len(k) > _address.MAX_NODE_LENGTH] == []
+
+
+def test_limit_wsgi_middleware_keeps_nothing_per_request() -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        return []
+
+    middleware = WSGIMiddleware(app)
+    before = dict(vars(middleware))
+    for i in range(100):
+        environ: dict[str, Optional[str]] = {
+            "REMOTE_ADDR": PROXY,
+            "HTTP_X_FORWARDED_FOR": f"198.51.100.{i}",
+        }
+        middleware(environ, lambda *a: None)
+    assert vars(middleware) == before
