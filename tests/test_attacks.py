@@ -165,6 +165,7 @@ ATTACKS = [
             ("empty-port", f"{EVIL}:"),
             ("ipv6-unbracketed", "2001:db8::1"),
             ("non-canonical-ipv4", "010.0.0.1"),
+            ("ipv6-zone-id", "[fe80::1%eth0]"),
         ]
     ],
     # --- scheme injection ---------------------------------------------------------------------

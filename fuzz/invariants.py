@@ -1,0 +1,287 @@
+"""The invariants every fuzz harness checks, shared with tests/test_invariants.py.
+
+Each ``check_*`` function takes the raw fuzz input (bytes), runs one parser or the whole
+resolution on it, and raises :class:`Broken` (an ``AssertionError``) when an invariant
+does not hold.  Any other exception escaping is a bug too.  Bytes are decoded as
+ISO-8859-1, which is how WSGI servers hand header values over (PEP 3333).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Optional
+from urllib.parse import urljoin, urlsplit
+
+from trustproxy import APPLIED, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver, WSGIMiddleware
+from trustproxy._address import parse_node
+from trustproxy._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
+from trustproxy._resolve import MAX_HOPS
+from trustproxy._values import MAX_HOST_LENGTH, host_port, valid_prefix, valid_scheme
+
+
+class Broken(AssertionError):
+    """An invariant does not hold."""
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise Broken(message)
+
+
+def text_of(data: bytes) -> str:
+    return data.decode("latin-1")
+
+
+# --- single values -------------------------------------------------------------------------
+
+
+def check_address(address_text: str) -> None:
+    """A parsed node is canonical: what ``ipaddress`` prints, IPv4-mapped folded, no zone."""
+    address = parse_node(address_text)
+    if address is None:
+        return
+    parsed = ipaddress.ip_address(address.text)
+    require(str(parsed) == address.text, f"{address.text!r} is not canonical")
+    require(parsed.version == address.version, f"{address_text!r}: wrong version")
+    require(int(parsed) == address.value, f"{address_text!r}: wrong value")
+    require(
+        not (isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped),
+        f"{address_text!r}: IPv4-mapped address not folded",
+    )
+    require(not parsed.is_unspecified, f"{address_text!r}: unspecified address accepted")
+    require(address.port is None or 0 < address.port < 65536, f"{address_text!r}: bad port")
+    again = parse_node(address.text)
+    require(again is not None and again.text == address.text, "canonical form not stable")
+
+
+def check_host(text: str) -> None:
+    split = host_port(text)
+    if split is None:
+        return
+    name, port = split
+    require(len(text) <= MAX_HOST_LENGTH, f"over-long host {len(text)}")
+    require(not any(c in text for c in "/?#@\\ \t\r\n%,;\"'<>"), f"unsafe host {text!r}")
+    require(text.isascii() and text.isprintable(), f"non-ASCII host {text!r}")
+    require(port is None or 0 < port < 65536, f"host port {port}")
+    require(text == (name if port is None else f"{name}:{text.rsplit(':', 1)[1]}"), "split")
+    # The host, put in a URL, is the URL's authority and nothing else.
+    url = urlsplit(f"http://{text}/x")
+    require(url.path == "/x" and url.hostname is not None, f"host {text!r} changes the URL")
+
+
+def check_prefix(text: str) -> None:
+    prefix = valid_prefix(text)
+    if prefix is None:
+        return
+    require(prefix == "" or (prefix.startswith("/") and not prefix.startswith("//")), prefix)
+    require(not prefix.endswith("/"), f"trailing slash kept: {prefix!r}")
+    require(prefix.isascii() and prefix.isprintable(), f"unprintable prefix {prefix!r}")
+    require(not any(c in prefix for c in "\\?# "), f"unsafe prefix {prefix!r}")
+    # The open-redirect property: a link built from the prefix stays on the same origin.
+    joined = urljoin("http://app.example/base/", prefix + "/next")
+    require(urlsplit(joined).netloc == "app.example", f"prefix {prefix!r} leaves the origin")
+    require(valid_prefix(prefix or "/") == prefix, f"prefix {prefix!r} not stable")
+
+
+def check_scheme(text: str) -> None:
+    scheme = valid_scheme(text)
+    require(scheme in (None, "http", "https"), f"scheme {scheme!r}")
+
+
+def check_list(text: str) -> None:
+    """``nth_from_right`` returns a real, stripped, comma-free item of the header."""
+    for n in (1, 2, 3):
+        item, index = nth_from_right(text, n)
+        if item is None:
+            require(index == 0, "index without item")
+            continue
+        if item == TOO_LONG:
+            continue
+        require(0 < index <= n, f"index {index} for n={n}")
+        require(item == item.strip(" \t") and item and "," not in item, f"item {item!r}")
+        require(len(item) <= MAX_ITEM_LENGTH and item in text, f"item {item!r} not in header")
+        check_address(item)
+
+
+# --- whole resolutions ---------------------------------------------------------------------
+
+TRUST_CHOICES: list[dict[str, Any]] = [
+    {},
+    {"trusted": "127.0.0.1, 10.0.0.0/8, 2001:db8::/32"},
+    {"trusted": "*", "hops": 2},
+    {"trusted": "loopback, private", "hops": 1},
+    {"headers": "x-real-ip", "fields": "for"},
+]
+ALL_FIELDS = ("for", "proto", "host", "port", "prefix")
+HEADERS = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
+           "x-forwarded-prefix")  # fmt: skip
+PEERS = ("127.0.0.1", "10.1.2.3", "198.51.100.1", "::1", "2001:db8::5", None)
+CONFIGS = [options if "headers" in options else {"fields": ALL_FIELDS, **options}
+           for options in TRUST_CHOICES]  # fmt: skip
+RESOLVERS = [Resolver(**options) for options in CONFIGS]
+_SEEN: dict[str, Any] = {}
+
+
+def _app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    _SEEN.clear()
+    _SEEN.update(environ)
+    return []
+
+
+MIDDLEWARES = [WSGIMiddleware(_app, **options) for options in CONFIGS]
+
+
+def _items(value: Optional[str]) -> list[str]:
+    return [item.strip(" \t") for item in value.split(",")] if value else []
+
+
+def check_result(
+    resolver: Resolver,
+    result: Resolution,
+    peer: Optional[str],
+    values: tuple[Optional[str], ...],
+    scheme: str,
+    host: Optional[str],
+    port: Optional[int],
+    prefix: str,
+) -> None:
+    require(result.status in (APPLIED, UNRESOLVED, UNTRUSTED_PEER), result.status)
+    require(len(result.hops) <= MAX_HOPS + 2, f"{len(result.hops)} hops")
+    require(result.scheme in ("http", "https"), f"scheme {result.scheme!r}")
+    if result.status != APPLIED:
+        require(result.applied == (), f"{result.status} applied {result.applied}")
+        require(
+            (result.scheme, result.host, result.port, result.prefix)
+            == (scheme, host, port, prefix),
+            f"{result.status} changed the request",
+        )
+        peer_address = parse_node(peer) if peer else None
+        require(
+            result.client == (peer_address.text if peer_address else None),
+            f"{result.status}: client {result.client!r} is not the peer",
+        )
+        return
+    require(result.peer.trusted_by is not None, "applied with an untrusted peer")
+    if "for" in result.applied:
+        client = result.client
+        address = parse_node(client) if client else None
+        require(address is not None and address.text == client, f"client {client!r}")
+        require(address is not None and address.port is None, "client carries a port")
+        originals = {node.text for node in map(parse_node, _items(values[0])) if node is not None}
+        require(client in originals, f"client {client!r} is not in the header")
+    else:
+        peer_address = parse_node(peer) if peer else None
+        expected = peer_address.text if peer_address else None
+        require(result.client == expected, "client changed without 'for'")
+    if result.host != host:
+        require(result.host is not None and host_port(result.host) is not None, "bad host")
+    if result.port != port:
+        require(result.port is not None and 0 < result.port < 65536, f"port {result.port}")
+    if result.prefix != prefix:
+        require(result.prefix.endswith(prefix), "original prefix lost")
+        added = result.prefix[: len(result.prefix) - len(prefix)]
+        require(valid_prefix(added) == added, f"bad prefix {added!r}")
+    for name in result.applied:
+        require(name in resolver.fields, f"{name} applied but not configured")
+
+
+def split_request(data: bytes) -> tuple[Resolver, Optional[str], tuple[Optional[str], ...]]:
+    """Fuzz bytes -> (resolver, peer, header values).  Byte 0 picks the configuration and
+    the peer; the rest, split on NUL, gives the header values (empty part = absent)."""
+    selector = data[0] if data else 0
+    resolver = RESOLVERS[selector % len(RESOLVERS)]
+    peer = PEERS[(selector // len(RESOLVERS)) % len(PEERS)]
+    parts = [part.decode("latin-1") for part in data[1:].split(b"\x00")]
+    values = tuple((parts[i] or None) if i < len(parts) else None for i in range(5))
+    return resolver, peer, values[: len(resolver.header_names)]
+
+
+def check_resolve(data: bytes) -> None:
+    resolver, peer, values = split_request(data)
+    scheme, host, port, prefix = "http", "app.example", 80, ""
+    result = resolver._resolve(peer, values, scheme, host, port, prefix)
+    check_result(resolver, result, peer, values, scheme, host, port, prefix)
+    lines = [(name, value) for name, value in zip(resolver.header_names, values) if value]
+    again = resolver.resolve(peer, lines, scheme=scheme, host=host, port=port, prefix=prefix)
+    require(again == result, "resolve() and _resolve() disagree")
+    check_wsgi(resolver, peer, values, result)
+
+
+def check_wsgi(
+    resolver: Resolver, peer: Optional[str], values: tuple[Optional[str], ...], result: Resolution
+) -> None:
+    """The WSGI adapter writes exactly what the resolution says, and nothing else."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "REMOTE_PORT": "50000",
+        "wsgi.url_scheme": "http",
+        "HTTP_HOST": "app.example",
+        "SERVER_NAME": "app.example",
+        "SERVER_PORT": "80",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/",
+    }
+    if peer is not None:
+        environ["REMOTE_ADDR"] = peer
+    for name, value in zip(resolver.header_names, values):
+        if value is not None:
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+    before = dict(environ)
+    MIDDLEWARES[RESOLVERS.index(resolver)](environ, lambda *a: None)
+    seen = dict(_SEEN)
+    if "trustproxy.resolution" not in seen:
+        require(seen == before, "environ changed without a resolution")
+        return
+    require(seen["trustproxy.resolution"] == result, "WSGI saw another resolution")
+    changed = {k for k in seen if seen.get(k) != before.get(k)} - {
+        "trustproxy.resolution",
+        "trustproxy.orig",
+    }
+    if result.status != APPLIED or not result.applied:
+        require(not changed, f"{result.status}: environ changed: {sorted(changed)}")
+        return
+    require(seen["wsgi.url_scheme"] == result.scheme, "scheme not written")
+    require(seen["HTTP_HOST"] == result.host, "host not written")
+    require(seen["SCRIPT_NAME"] == result.prefix, "prefix not written")
+    if "for" in result.applied:
+        require(seen["REMOTE_ADDR"] == result.client, "client not written")
+    require(seen["SERVER_PORT"] == str(result.port), "port not written")
+    allowed = {"REMOTE_ADDR", "REMOTE_PORT", "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME",
+               "SERVER_PORT", "SCRIPT_NAME"}  # fmt: skip
+    require(changed <= allowed, f"unexpected keys changed: {sorted(changed - allowed)}")
+
+
+def check_xff(data: bytes) -> None:
+    text = text_of(data)
+    check_list(text)
+    check_address(text[:200])
+    for resolver in RESOLVERS[:3]:
+        values = (text, None, None, None, None)
+        result = resolver._resolve("127.0.0.1", values, "http", "app.example", 80, "")
+        check_result(resolver, result, "127.0.0.1", values, "http", "app.example", 80, "")
+
+
+def check_host_value(data: bytes) -> None:
+    text = text_of(data)
+    check_host(text)
+    values = ("203.0.113.9", None, text, None, None)
+    result = RESOLVERS[0]._resolve("127.0.0.1", values, "http", "app.example", 80, "")
+    check_result(RESOLVERS[0], result, "127.0.0.1", values, "http", "app.example", 80, "")
+
+
+def check_prefix_value(data: bytes) -> None:
+    text = text_of(data)
+    check_prefix(text)
+    check_scheme(text)
+    values = ("203.0.113.9", text, None, text, text)
+    result = RESOLVERS[0]._resolve("127.0.0.1", values, "http", "app.example", 80, "/mnt")
+    check_result(RESOLVERS[0], result, "127.0.0.1", values, "http", "app.example", 80, "/mnt")
+
+
+#: Harness name -> the function its fuzzer calls with each input.
+CHECKS = {
+    "xff": check_xff,
+    "host": check_host_value,
+    "prefix": check_prefix_value,
+    "resolve": check_resolve,
+}
