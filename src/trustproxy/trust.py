@@ -177,9 +177,9 @@ class TrustPolicy:
             isinstance(network, ipaddress.IPv6Network) and network == _MAPPED
         )
         if everything and self.hops is None:
-            # 0.0.0.0/0, ::/0 or ::ffff:0:0/96 (all of IPv4) is '*' under another name, with the same hole: the walk
-            # would reach the leftmost, client-written item (pitfall of Rails/Caddy-style
-            # broad trust).  Refused without hops, exactly like '*'.
+            # 0.0.0.0/0, ::/0 or ::ffff:0:0/96 (all of IPv4) is '*' under another name,
+            # with the same hole: the walk would reach the leftmost, client-written item
+            # (Rails/Caddy-style broad trust).  Refused without hops, exactly like '*'.
             raise ConfigError(
                 f"trusted entry {entry!r} trusts every address: without hops the leftmost,"
                 " client-written entry would be taken as the client"
