@@ -139,7 +139,9 @@ def render_html(data: dict[str, JSON]) -> str:
             )
     parts.append("</table>")
     config = resolution["config"]
-    parts.append(f"<p>Current configuration: <code>{_e(config)}</code></p>")
+    if isinstance(config, dict):
+        shown = ", ".join(f"{key}={value!r}" for key, value in config.items())
+        parts.append(f"<p>Current configuration: <code id=current>{_e(shown)}</code></p>")
     parts.append("<h2>Header lines as they arrived</h2><table id=headers>")
     lines = data["headers"]
     for line in lines if isinstance(lines, list) else []:

@@ -70,8 +70,8 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--fields",
-        default="for,proto",
-        help="comma-separated: for, proto, host, port, prefix (default: for,proto)",
+        help="comma-separated: for, proto, host, port, prefix (default: for,proto; for"
+        " with a single-address header)",
     )
 
 
@@ -126,11 +126,16 @@ def _parser() -> _Parser:
 
 def _resolver(args: argparse.Namespace) -> Resolver:
     trusted: Optional[list[str]] = args.trusted
+    headers = str(args.headers)
+    fields: Optional[str] = args.fields
+    if fields is None:
+        # X-Real-IP and the like carry only an address: asking for proto would be refused.
+        fields = "for,proto" if headers.strip().lower() in ("x-forwarded", "forwarded") else "for"
     return Resolver(
         trusted=",".join(trusted) if trusted else "loopback",
         hops=args.hops,
-        fields=str(args.fields),
-        headers=str(args.headers),
+        fields=fields,
+        headers=headers,
     )
 
 
