@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -170,3 +172,11 @@ def test_real_subprocess() -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1
+
+
+def test_the_cli_docs_example_is_the_real_output(capsys: pytest.CaptureFixture[str]) -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    block = re.search(r"```console\n\$ trustproxy (explain .*?)\n(.*?)```", page, re.S)
+    assert block is not None
+    assert main(shlex.split(block.group(1))) == 0
+    assert capsys.readouterr().out == block.group(2)
