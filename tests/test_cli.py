@@ -41,8 +41,14 @@ XFF = "X-Forwarded-For"
             id="no-headers-untrusted-peer",
         ),
         pytest.param(
+            ["explain", "--peer", "10.0.0.5", "-H", "X-Forwarded-Proto: https"],
+            0, ["status: untrusted-peer", "scheme: http\n", "--trusted 10.0.0.5"],
+            id="proto-only-from-untrusted-peer-warned",
+        ),
+        pytest.param(
             ["explain", "--peer", "127.0.0.1", "-H", f"{XFF}: unknown"],
-            1, ["status: unresolved", "not an IP address", "(not an address)"],
+            1, ["status: unresolved", "not an IP address", "(not an address)",
+                "STOP: unresolved"],
             id="unknown-item-is-unresolved-exit-1",
         ),
         pytest.param(
@@ -172,6 +178,9 @@ def test_real_subprocess() -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1
+    sample = subprocess.run(argv[:3], capture_output=True, text=True, env=env, timeout=60)
+    assert sample.returncode == 0, sample.stderr
+    assert "client: 203.0.113.9" in sample.stdout
 
 
 def test_the_cli_docs_example_is_the_real_output(capsys: pytest.CaptureFixture[str]) -> None:

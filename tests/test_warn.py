@@ -39,6 +39,8 @@ def resolve(
                      id="chain-shorter-than-hops"),
         pytest.param(resolve("127.0.0.1", "unknown"), "unresolved", "127.0.0.1",
                      id="not-an-address"),
+        pytest.param(resolve("127.0.0.1", "1.2.3.4")._replace(status="conflict"), "conflict",
+                     "127.0.0.1", id="other-status-is-its-own-kind"),
         pytest.param(resolve("127.0.0.1", "1.2.3.4", proto="gopher"), "ignored",
                      "127.0.0.1 proto", id="invalid-proto-ignored"),
     ],

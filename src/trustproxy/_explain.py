@@ -62,7 +62,7 @@ def _note(result: Resolution, index: int, hops: int) -> str:
     if result.status == UNTRUSTED_PEER:
         return "STOP: peer not trusted, headers not read"
     if result.status != APPLIED:
-        return "STOP: unresolved"
+        return f"STOP: {result.status}"
     if index == 0:
         return "STOP: the peer is the client"
     if hop.trusted_by is None:
@@ -121,7 +121,9 @@ def config_warnings(
             f" the client side, was taken as the client; is {last.trusted_by!r} a"
             " network your clients live in?"
         )
-    if result.status == UNTRUSTED_PEER and _joined(resolver, lines):
+    if result.status == UNTRUSTED_PEER and any(
+        name.lower() in resolver.header_names for name, _ in lines
+    ):
         peer = result.hops[0].text or "a UNIX socket"
         add = peer if result.hops[0].text else "unix"
         warnings.append(

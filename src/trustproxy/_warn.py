@@ -4,7 +4,7 @@ The adapters call :func:`note` with every :class:`~trustproxy.Resolution` they a
 A healthy request (``status == "applied"`` and nothing ignored) costs one comparison and
 one attribute read; only a request that went wrong reaches :class:`Limiter`.
 
-Three kinds of trouble are reported, because each usually means the *configuration* is
+These kinds of trouble are reported, because each usually means the *configuration* is
 wrong rather than the request:
 
 ``untrusted-peer``
@@ -15,6 +15,8 @@ wrong rather than the request:
     ``hops`` is too high;
 ``unresolved``
     the walk met something that is not an address (``unknown``, junk);
+``conflict`` (or any other status a later header family adds)
+    the headers disagree; logged per peer;
 ``ignored``
     a forwarded scheme, host, port or prefix was invalid and left out.
 
@@ -33,7 +35,7 @@ import threading
 import time
 from typing import Callable, Optional
 
-from ._resolve import APPLIED, MAX_HOPS, UNTRUSTED_PEER, Resolution
+from ._resolve import APPLIED, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER, Resolution
 
 __all__ = ["LOGGER_NAME", "Limiter", "note"]
 
@@ -61,7 +63,10 @@ def classify(result: Resolution) -> Optional[tuple[str, str, str]]:
             f"forwarding headers from {peer}, which is not a trusted proxy, were ignored;"
             " if it is your proxy, add its address to trusted",
         )
-    if result.status != APPLIED:
+    if result.status not in (APPLIED, UNRESOLVED):
+        # e.g. "conflict": the headers disagree; the status names the kind.
+        return (result.status, peer, f"request via {peer}: {result.status}: {result.reason}")
+    if result.status == UNRESOLVED:
         last = result.hops[-1]
         seen = len(result.hops) - 1
         if last.trusted_by is not None and seen < MAX_HOPS:
