@@ -91,6 +91,11 @@ XFF = "X-Forwarded-For"
             id="single-address-header-family",
         ),
         pytest.param(
+            ["explain", "--peer", "127.0.0.1", "-H", f"{XFF}: " + ",".join(["127.0.0.1"] * 100)],
+            1, ["more than 64 trusted hops", "a64", "(26 more), 127.0.0.1"],
+            id="walk-bounded-and-long-tail-shortened",
+        ),
+        pytest.param(
             ["explain", "--peer", "unix", "--trusted", "unix", "-H", f"{XFF}: 1.2.3.4"],
             0, ["(unix socket)", "client: 1.2.3.4"],
             id="unix-socket-peer",

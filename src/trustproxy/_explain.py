@@ -217,7 +217,9 @@ def render_text(resolver: Resolver, result: Resolution, lines: Sequence[tuple[st
         out.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     skipped = not_examined(resolver, result, lines)
     if skipped:
-        shown = ", ".join(repr(s)[1:-1][:40] for s in skipped)
+        shown = ", ".join(repr(s)[1:-1][:40] for s in skipped[-10:])
+        if len(skipped) > 10:
+            shown = f"({len(skipped) - 10} more), {shown}"
         out.append(f"  not examined (left of the stop, never trusted): {shown}")
     out.append("")
     out.append(f"status: {result.status} — {result.reason}")
