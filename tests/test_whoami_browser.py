@@ -51,8 +51,13 @@ def port() -> Iterator[int]:
         thread.join(10)
 
 
-def test_page_renders_in_chromium_and_shows_the_resolved_client(port: int) -> None:
+def test_page_renders_in_chromium_and_shows_the_resolved_client(
+    port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _require_browser()
+    # The system chromedriver and chromium are named below; Selenium Manager must not
+    # look anything up on the network.
+    monkeypatch.setenv("SE_OFFLINE", "true")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By

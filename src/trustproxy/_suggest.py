@@ -161,7 +161,8 @@ def suggest(peer: Optional[str], lines: Sequence[tuple[str, str]]) -> Suggestion
     if hops is not None:
         caveats.append(
             f"hops={hops} is right only if every request passes the same {hops}"
-            " prox(ies) and nobody can reach the app directly; trusted addresses are safer"
+            f" prox{'y' if hops == 1 else 'ies'} and nobody can reach the app directly;"
+            " trusted addresses are safer"
         )
     if count > 1 or network is not None:
         caveats.append(
