@@ -131,3 +131,37 @@ def test_serve_reports_a_port_in_use_as_one_line() -> None:
         assert log.getvalue().count("\n") == 1
     finally:
         busy.server_close()
+
+
+def test_whoami_command_serves_until_interrupted() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    argv = [sys.executable, "-m", "trustproxy", "whoami", "--port", "0", "--trusted", "::1"]
+    process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert first.startswith("whoami: serving on http://127.0.0.1:"), first
+        url = first.split()[3]
+        request = urllib.request.Request(
+            url, headers={"Accept": "application/json", XFF: "203.0.113.9"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            data = json.load(response)
+        # 127.0.0.1 is not in --trusted ::1: untouched, and the page says what to add.
+        assert data["resolution"]["status"] == "untrusted-peer"
+        assert any("--trusted 127.0.0.1" in w for w in data["warnings"])
+        assert data["suggestion"]["trusted"] == ["127.0.0.1"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
