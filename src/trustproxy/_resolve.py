@@ -70,6 +70,10 @@ X_FORWARDED = {
 }
 
 K = TypeVar("K")
+
+# NamedTuple's generated __new__ is a Python function; tuple.__new__ builds the same
+# object in C.  Used on the per-request path only.
+_new = tuple.__new__
 Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
 
 
@@ -468,17 +472,20 @@ class Resolver:
             elif checked:
                 new_prefix = checked + prefix
                 applied.append("prefix")
-        return Resolution(
-            APPLIED,
-            reason,
-            address,
-            client_port,
-            new_scheme,
-            new_host,
-            new_port,
-            new_prefix,
-            tuple(trail),
-            proxies,
-            tuple(applied),
-            tuple(ignored),
+        return _new(
+            Resolution,
+            (
+                APPLIED,
+                reason,
+                address,
+                client_port,
+                new_scheme,
+                new_host,
+                new_port,
+                new_prefix,
+                tuple(trail),
+                proxies,
+                tuple(applied),
+                tuple(ignored),
+            ),
         )

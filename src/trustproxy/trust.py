@@ -216,7 +216,7 @@ class TrustPolicy:
         result = (
             None
             if address is None
-            else Hop(text, address.text, address.port, self.trusted_by(address))
+            else tuple.__new__(Hop, (text, address.text, address.port, self.trusted_by(address)))
         )
         if cache is not None:
             if len(cache) >= CACHE_SIZE:
