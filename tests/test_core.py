@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from scenarios import SCENARIOS, Outcome, Scenario
 
 import trustproxy
+from scenarios import SCENARIOS, Outcome, Scenario
 from trustproxy import Resolution, Resolver
 
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import Any, Optional
 
 import pytest
-from scenarios import SCENARIOS, Scenario, server_name
 
 import trustproxy
+from scenarios import SCENARIOS, Scenario, server_name
 from trustproxy import WSGIMiddleware
 from trustproxy.wsgi import ORIGINAL_KEY, RESOLUTION_KEY
 
@@ -100,9 +100,7 @@ def test_scenario(scenario: Scenario) -> None:
     middleware = WSGIMiddleware(App(), **scenario.config())
     before = environ_for(scenario)
     seen = call(middleware, dict(before))
-    triggered = any(
-        name.lower() in middleware.resolver.trigger_names for name, _ in scenario.lines
-    )
+    triggered = any(name.lower() in middleware.resolver.trigger_names for name, _ in scenario.lines)
     if not triggered:
         # No forwarding header the middleware reads: passed on untouched, no keys.
         assert seen == before
