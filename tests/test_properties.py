@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -319,7 +319,10 @@ untrusted_address = any_address.filter(
 
 
 @st.composite
-def written(draw: st.DrawFn, addresses: st.SearchStrategy[Any]) -> str:
+def written(
+    draw: st.DrawFn,
+    addresses: st.SearchStrategy[Union[ipaddress.IPv4Address, ipaddress.IPv6Address]],
+) -> str:
     """An address as a proxy may write it: bare, with a port, bracketed, upper-case."""
     address = draw(addresses)
     port = draw(st.integers(1, 65535))

@@ -70,7 +70,11 @@ def call(middleware: WSGIMiddleware, environ: Environ) -> Environ:
     app = middleware.app
     assert isinstance(app, App)
     statuses: list[str] = []
-    body = middleware(environ, lambda status, headers, exc_info=None: statuses.append(status))  # type: ignore[arg-type,misc,return-value]
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        statuses.append(status)
+
+    body = middleware(environ, start_response)
     assert list(body) == [b"ok"]
     assert statuses == ["200 OK"]
     assert app.environ is not None
