@@ -44,7 +44,9 @@ def _check_host(text: str) -> Optional[tuple[str, Optional[int]]]:
             return None
         literal = text[1:close]
         address = parse_node(literal)
-        if address is None or address.version != 6 or ":" not in literal:
+        # RFC 3986 §3.2.2: IP-literal = "[" IPv6address "]" has no zone id (parse_node
+        # would drop one silently); a raw "%" in a Host would also misread as pct-encoding.
+        if address is None or address.version != 6 or ":" not in literal or "%" in literal:
             return None
         rest = text[close + 1 :]
         name = text[: close + 1]
