@@ -40,6 +40,8 @@ BAD_TRUSTED: tuple[tuple[str, Any, str], ...] = (
     ("hostname", "proxy.example", "'proxy.example'"),
     ("address-with-port", "127.0.0.1:80", "'127.0.0.1:80'"),
     ("bracketed", "[::1]", "'[::1]'"),
+    ("zone-id", "fe80::1%eth0", "'fe80::1%eth0'"),
+    ("zone-id-network", "fe80::%eth0/64", "'fe80::%eth0/64'"),
     ("integer-entry", ["loopback", 5], "5"),
     ("bytes", b"127.0.0.1", "b'127.0.0.1'"),
     ("integer", 42, "42"),

@@ -165,6 +165,10 @@ class TrustPolicy:
                     ipaddress.ip_network(preset_network), f"{preset_network} ({name})"
                 )
             return name
+        if "%" in entry:
+            # A zone id (RFC 4007 §11) names an interface of this host; trust is decided on
+            # addresses alone, so "fe80::1%eth0" would silently trust fe80::1 on every link.
+            raise ConfigError(f"trusted entry {entry!r} has a zone id; write the address alone")
         try:
             network = ipaddress.ip_network(entry, strict=True)
         except ValueError as error:
