@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Callable, NamedTuple, Optional, TypeVar, Union
 
-from ._address import parse_node, parse_port
+from ._address import MISSING, parse_node, parse_port
 from ._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from ._values import DEFAULT_PORTS, host_port, valid_prefix, valid_scheme
 from .errors import ConfigError
@@ -234,10 +234,9 @@ class Resolver:
         memo = self._memo
         if memo is not None:
             key = (peer, values, scheme, host, port, prefix)
-            try:
-                return memo[key]
-            except KeyError:
-                pass
+            cached = memo.get(key, MISSING)
+            if cached is not MISSING:
+                return cached  # type: ignore[no-any-return]
         peer_hop = self.policy.peer(peer)
         if peer_hop.trusted_by is None:
             result = Resolution(

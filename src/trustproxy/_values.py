@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from . import _abnf
-from ._address import CACHE_SIZE, parse_node, parse_port
+from ._address import CACHE_SIZE, MISSING, parse_node, parse_port
 
 __all__ = ["DEFAULT_PORTS", "host_port", "valid_host", "valid_prefix", "valid_scheme"]
 
@@ -75,10 +75,9 @@ def host_port(text: str) -> Optional[tuple[str, Optional[int]]]:
 
     ``name`` keeps the brackets of an IPv6 literal; ``port`` is ``None`` when absent.
     """
-    try:
-        return _host_cache[text]
-    except KeyError:
-        pass
+    result = _host_cache.get(text, MISSING)
+    if result is not MISSING:
+        return result  # type: ignore[no-any-return]
     result = _check_host(text)
     if len(_host_cache) >= CACHE_SIZE:
         _host_cache.clear()
@@ -125,10 +124,9 @@ def valid_prefix(text: str) -> Optional[str]:
     segments, no ``\\``, ``?``, ``#``, control characters or spaces, no ``.``/``..``
     segments (percent-encoded or not).
     """
-    try:
-        return _prefix_cache[text]
-    except KeyError:
-        pass
+    result = _prefix_cache.get(text, MISSING)
+    if result is not MISSING:
+        return result  # type: ignore[no-any-return]
     result = _check_prefix(text)
     if len(_prefix_cache) >= CACHE_SIZE:
         _prefix_cache.clear()

@@ -25,7 +25,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional, Union
 
-from ._address import CACHE_SIZE, Address, parse_node
+from ._address import CACHE_SIZE, MISSING, Address, parse_node
 from .errors import ConfigError
 
 __all__ = ["PRESETS", "Hop", "TrustPolicy", "TrustSpec"]
@@ -212,10 +212,9 @@ class TrustPolicy:
         """Parse one node and say whether it is trusted; ``None`` if it is not an address."""
         cache = self._cache
         if cache is not None:
-            try:
-                return cache[text]
-            except KeyError:
-                pass
+            cached = cache.get(text, MISSING)
+            if cached is not MISSING:
+                return cached  # type: ignore[no-any-return]
         address = parse_node(text)
         result = (
             None
