@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from . import _abnf
-from ._address import CACHE_SIZE, parse_node, parse_port
+from ._address import CACHE_SIZE, MISSING, parse_node, parse_port
 
 __all__ = ["DEFAULT_PORTS", "host_port", "valid_host", "valid_prefix", "valid_scheme"]
 
@@ -44,8 +44,8 @@ def _check_host(text: str) -> Optional[tuple[str, Optional[int]]]:
             return None
         literal = text[1:close]
         address = parse_node(literal)
-        # RFC 3986 §3.2.2 IP-literal has no zone id; RFC 6874 would need "%25", and a raw
-        # "%" in a Host breaks every URL the app builds from it.
+        # RFC 3986 §3.2.2: IP-literal = "[" IPv6address "]" has no zone id (parse_node
+        # would drop one silently); a raw "%" in a Host would also misread as pct-encoding.
         if address is None or address.version != 6 or ":" not in literal or "%" in literal:
             return None
         rest = text[close + 1 :]
@@ -75,10 +75,9 @@ def host_port(text: str) -> Optional[tuple[str, Optional[int]]]:
 
     ``name`` keeps the brackets of an IPv6 literal; ``port`` is ``None`` when absent.
     """
-    try:
-        return _host_cache[text]
-    except KeyError:
-        pass
+    result = _host_cache.get(text, MISSING)
+    if result is not MISSING:
+        return result  # type: ignore[no-any-return]
     if len(text) > MAX_HOST_LENGTH:
         return None  # not cached: the cache would keep the long text alive
     result = _check_host(text)
@@ -127,10 +126,9 @@ def valid_prefix(text: str) -> Optional[str]:
     segments, no ``\\``, ``?``, ``#``, control characters or spaces, no ``.``/``..``
     segments (percent-encoded or not).
     """
-    try:
-        return _prefix_cache[text]
-    except KeyError:
-        pass
+    result = _prefix_cache.get(text, MISSING)
+    if result is not MISSING:
+        return result  # type: ignore[no-any-return]
     if len(text) > MAX_PREFIX_LENGTH:
         return None  # not cached: the cache would keep the long text alive
     result = _check_prefix(text)
