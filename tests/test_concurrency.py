@@ -3,7 +3,7 @@
 Each request carries its own client address, scheme, host and prefix; the app checks that
 it sees exactly its own.  More distinct addresses than the caches hold are used, so the
 bounded caches are emptied again and again while other threads read them (the core's
-lookups are ``try: cache[key] except KeyError``, so an entry vanishing between two
+lookups are single ``dict.get(key, MISSING)`` calls, so an entry vanishing between two
 requests is only a miss).  The thread switch interval is lowered to interleave as much as
 possible.  Bounded in count, never timed.
 """
