@@ -97,7 +97,7 @@ def test_rfc_examples_parse(value: str, expected: list[dict[str, str]]) -> None:
 def test_rfc_7_1_lines_joined_equal_one_line() -> None:
     # §7.1: "Forwarded: for=192.0.2.43" + "Forwarded: for="[…]", for=unknown" is the same
     # list as the one-line form; callers join lines with ",".
-    two_lines = ",".join(['for=203.0.113.43', 'for="[2001:db8:cafe::17]", for=unknown'])
+    two_lines = ",".join(["for=203.0.113.43", 'for="[2001:db8:cafe::17]", for=unknown'])
     one_line = 'for=203.0.113.43, for="[2001:db8:cafe::17]", for=unknown'
     assert parse_forwarded(two_lines) == parse_forwarded(one_line)
     assert len(parse_forwarded(two_lines)) == 3
@@ -111,7 +111,9 @@ VALID = [
     pytest.param("FOR=1.2.3.4", {"for": "1.2.3.4"}, id="name-case-insensitive"),
     pytest.param("Proto=HTTPS", {"proto": "HTTPS"}, id="value-case-kept"),
     pytest.param("for = 1.2.3.4", {"for": "1.2.3.4"}, id="ows-around-equals"),
-    pytest.param(" for=1.2.3.4 ;\tproto=https ", {"for": "1.2.3.4", "proto": "https"}, id="ows-semi"),
+    pytest.param(
+        " for=1.2.3.4 ;\tproto=https ", {"for": "1.2.3.4", "proto": "https"}, id="ows-semi"
+    ),
     pytest.param("for=1.2.3.4;;proto=https", {"for": "1.2.3.4", "proto": "https"}, id="empty-pair"),
     pytest.param(";for=1.2.3.4;", {"for": "1.2.3.4"}, id="leading-trailing-empty-pairs"),
     pytest.param("", {}, id="empty-element"),
@@ -265,7 +267,9 @@ names = st.text(alphabet=TCHAR, min_size=1, max_size=8).map(str.lower)
 # "," — every comma ends an element (see _forwarded's docstring).
 values = st.text(
     alphabet=st.sampled_from(
-        ["\t", " "] + [chr(c) for c in range(0x21, 0x7F) if chr(c) != ","] + ["\x80", "\xe9", "\xff"]
+        ["\t", " "]
+        + [chr(c) for c in range(0x21, 0x7F) if chr(c) != ","]
+        + ["\x80", "\xe9", "\xff"]
     ),
     max_size=20,
 )

@@ -312,7 +312,7 @@ def run_wsgi(lines: Iterable[tuple[str, str]], **kwargs: Any) -> dict[str, Any]:
         start_response("200 OK", [])
         return [b""]
 
-    middleware = trustproxy.WSGIMiddleware(app, **kwargs)  # type: ignore[arg-type]
+    middleware = trustproxy.WSGIMiddleware(app, **kwargs)
     environ: dict[str, Any] = {
         "REMOTE_ADDR": PEER,
         "wsgi.url_scheme": "http",

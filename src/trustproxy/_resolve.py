@@ -418,7 +418,7 @@ class Resolver:
     ) -> Resolution:
         name = self.family
         trail = [peer_hop]
-        if not value:
+        if value is None:  # absent; an empty line is present and holds no address
             return self._finish(
                 f"no {name} header; the peer is the client",
                 trail, None, None, None, None, None, scheme, host, port, prefix,
