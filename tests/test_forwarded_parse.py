@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 from trustproxy import HeaderError, parse_forwarded
 from trustproxy._forwarded import (
     MAX_ELEMENT_LENGTH,
+    _scan,
+    _scan_pairs,
+    _scan_simple,
     elements_from_right,
     format_element,
     node_text,
@@ -301,3 +304,17 @@ def test_strict_parser_raises_only_header_error(text: str) -> None:
         result = None
     if result is not None:
         assert all(isinstance(element, dict) and element for element in result)
+
+
+# The element parser has fast paths (a split for quote-free elements, one fullmatch +
+# findall for quoted ones) in front of the pair-by-pair scan; all must agree.
+element_text = st.text(alphabet=' \t;=",\\abFORp1.:[]_-/\xe9', max_size=40)
+
+
+@given(element_text)
+def test_fast_paths_agree_with_the_pair_by_pair_scan(text: str) -> None:
+    text = text.replace(",", "")
+    slow = _scan_pairs(text)
+    assert _scan(text) == slow
+    if '"' not in text:
+        assert _scan_simple(text) == slow[0]

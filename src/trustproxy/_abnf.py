@@ -72,6 +72,14 @@ FORWARDED_PAIR = re.compile(
     rf"(?:([{TCHARS}:\[\]]+)|\"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]"
     rf"|\\[\t \x21-\x7e\x80-\xff])*)\")[ \t]*"
 )
+# A whole element: pairs separated by ";", each pair possibly empty (RFC 7239 §4).  Used
+# to accept a well-formed element with one fullmatch + findall; on failure the pair-by-pair
+# scan finds the position of the error.
+FORWARDED_ELEMENT = re.compile(
+    rf"(?:{FORWARDED_PAIR.pattern}|[ \t]*)(?:;(?:{FORWARDED_PAIR.pattern}|[ \t]*))*"
+)
+# An unquoted value, as in FORWARDED_PAIR.
+FORWARDED_VALUE = re.compile(rf"[{TCHARS}:\[\]]+")
 QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 
 # RFC 7239 §6:

@@ -69,8 +69,60 @@ class Element(NamedTuple):
     error: str
 
 
+def _scan_simple(text: str) -> Optional[dict[str, str]]:
+    """The common case, an element without quoted-strings: split on ``;`` and ``=``.
+
+    Returns ``None`` when anything is unusual; the caller then runs the full grammar (which
+    also finds the position of an error).  Accepts exactly what the grammar accepts.
+    """
+    params: dict[str, str] = {}
+    for pair in text.split(";"):
+        name, equals, value = pair.partition("=")
+        if not equals:
+            if pair.strip(" \t"):
+                return None
+            continue  # an empty pair
+        name = name.strip(" \t").lower()
+        value = value.strip(" \t")
+        if (
+            name in params
+            or (name not in _KNOWN and _abnf.TOKEN.fullmatch(name) is None)
+            or _abnf.FORWARDED_VALUE.fullmatch(value) is None
+        ):
+            return None
+        params[name] = value
+    return params
+
+
+#: RFC 7239 §5 parameters: names that need no token check.
+_KNOWN = frozenset(("for", "by", "host", "proto"))
+
+
 def _scan(text: str) -> tuple[Optional[dict[str, str]], str, int]:
     """Parse one element: (params, "", -1) or (None, why, position in ``text``)."""
+    if '"' not in text:
+        simple = _scan_simple(text)
+        if simple is not None:
+            return simple, "", -1
+    elif _abnf.FORWARDED_ELEMENT.fullmatch(text) is not None:
+        # Well-formed: every pair is found by findall, left to right (a pair match
+        # consumes its whole quoted-string, so nothing inside one is taken for a pair).
+        params: dict[str, str] = {}
+        for name, token, quoted in _abnf.FORWARDED_PAIR.findall(text):
+            name = name.lower()
+            if name in params:
+                break  # repeated: the scan below reports where
+            if token:
+                params[name] = token
+            else:
+                params[name] = _abnf.QUOTED_PAIR.sub(r"\1", quoted) if "\\" in quoted else quoted
+        else:
+            return params, "", -1
+    return _scan_pairs(text)
+
+
+def _scan_pairs(text: str) -> tuple[Optional[dict[str, str]], str, int]:
+    """Pair by pair, to find the position of the first error."""
     params: dict[str, str] = {}
     end = len(text)
     position = 0
