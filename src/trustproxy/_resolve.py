@@ -32,7 +32,7 @@ from typing import Callable, NamedTuple, Optional, TypeVar, Union
 from ._address import parse_node, parse_port
 from ._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from ._values import DEFAULT_PORTS, host_port, valid_prefix, valid_scheme
-from ._walks import walk_forwarded
+from ._walks import ForwardedWalks
 from .errors import ConfigError
 from .trust import Hop, TrustPolicy, TrustSpec
 
@@ -149,7 +149,7 @@ def _family(headers: Union[str, Iterable[str]]) -> str:
     return name
 
 
-class Resolver:
+class Resolver(ForwardedWalks):
     """A compiled configuration: trust policy, fields and header family.
 
     :param trusted: the proxies you control; see :class:`~trustproxy.TrustPolicy`.
@@ -438,119 +438,6 @@ class Resolver:
         return self._finish(
             f"the client is the address in {name}, sent by a trusted peer",
             trail, hop, None, None, None, None, scheme, host, port, prefix,
-        )  # fmt: skip
-
-    def _forwarded(
-        self,
-        peer_hop: Hop,
-        value: Optional[str],
-        scheme: str,
-        host: Optional[str],
-        port: Optional[int],
-        prefix: str,
-    ) -> tuple[Resolution, Optional[dict[str, str]]]:
-        """The RFC 7239 walk (see ``_walks``); also returns the client's element."""
-        walked = walk_forwarded(self.policy, self._limit, peer_hop, value)
-        if walked.unresolved:
-            return self._unresolved(
-                walked.reason, walked.trail, walked.proxies, scheme, host, port, prefix
-            ), None  # fmt: skip
-        params = walked.params or {}
-        fields = self.fields
-        proto = params.get("proto") if "proto" in fields else None
-        forwarded_host = params.get("host") if "host" in fields else None
-        return self._finish(
-            walked.reason, walked.trail, walked.client, proto, forwarded_host, None, None,
-            scheme, host, port, prefix,
-        ), params  # fmt: skip
-
-    def _both(
-        self,
-        peer_hop: Hop,
-        values: tuple[Optional[str], ...],
-        scheme: str,
-        host: Optional[str],
-        port: Optional[int],
-        prefix: str,
-    ) -> Resolution:
-        """Read Forwarded and X-Forwarded-* and cross-check them (see docs/forwarded.md).
-
-        Only one present: that one decides.  Both: either unresolved -> unresolved; a
-        different client, or a different valid scheme or host -> ``conflict``; otherwise
-        the client's Forwarded element supplies for/proto/host, X-Forwarded-* (hop-aligned
-        with its own walk) whatever that element lacks, plus port and prefix.
-        """
-        x_values = values[1:]
-        if values[0] is None:
-            return self._x_forwarded(peer_hop, x_values, scheme, host, port, prefix)
-        forwarded, params = self._forwarded(peer_hop, values[0], scheme, host, port, prefix)
-        if all(value is None for value in x_values):
-            return forwarded
-        x = self._x_forwarded(peer_hop, x_values, scheme, host, port, prefix)
-        if forwarded.status != APPLIED:
-            return forwarded
-        if x.status != APPLIED:
-            return x
-        # Hop-aligned X-Forwarded-* values: the k-th item from the right, as in
-        # _x_forwarded (k = the client's position, or hops/1 without X-Forwarded-For).
-        k = len(x.hops) - 1 if len(x.hops) > 1 else (self.policy.hops or 1)
-        raw: list[Optional[str]] = [
-            nth_from_right(value, k)[0] if value else None for value in x_values
-        ]
-        f_client = forwarded.hops[-1] if len(forwarded.hops) > 1 else None
-        x_client = x.hops[-1] if len(x.hops) > 1 else None
-        if f_client is not None and x_client is not None and f_client.address != x_client.address:
-            return self._conflict(
-                "Forwarded and X-Forwarded-For name different clients"
-                f" ({f_client.address} and {x_client.address})",
-                forwarded, scheme, host, port, prefix,
-            )  # fmt: skip
-        params = params or {}
-        fields = self.fields
-        proto = params.get("proto")
-        if "proto" in fields and proto is not None and raw[1] is not None:
-            mine, theirs = valid_scheme(proto), valid_scheme(raw[1])
-            if mine is not None and theirs is not None and mine != theirs:
-                return self._conflict(
-                    f"Forwarded proto ({mine}) and X-Forwarded-Proto ({theirs}) disagree",
-                    forwarded, scheme, host, port, prefix,
-                )  # fmt: skip
-        f_host = params.get("host")
-        if "host" in fields and f_host is not None and raw[2] is not None:
-            mine_host, theirs_host = host_port(f_host), host_port(raw[2])
-            if (
-                mine_host is not None
-                and theirs_host is not None
-                and f_host.lower() != raw[2].lower()
-            ):
-                return self._conflict(
-                    "Forwarded host and X-Forwarded-Host disagree",
-                    forwarded, scheme, host, port, prefix,
-                )  # fmt: skip
-        return self._finish(
-            f"{forwarded.reason}; X-Forwarded-* agrees",
-            list(forwarded.hops),
-            f_client or x_client,
-            (proto if proto is not None else raw[1]) if "proto" in fields else None,
-            (f_host if f_host is not None else raw[2]) if "host" in fields else None,
-            raw[3] if "port" in fields else None,
-            raw[4] if "prefix" in fields else None,
-            scheme, host, port, prefix,
-        )  # fmt: skip
-
-    def _conflict(
-        self,
-        reason: str,
-        seen: Resolution,
-        scheme: str,
-        host: Optional[str],
-        port: Optional[int],
-        prefix: str,
-    ) -> Resolution:
-        """Contradicting headers: nothing is applied; adapters answer 400."""
-        return Resolution(
-            CONFLICT, reason, seen.hops[0].address, None, scheme, host, port, prefix,
-            seen.hops, (seen.hops[0],),
         )  # fmt: skip
 
     def _finish(
