@@ -150,6 +150,13 @@ def test_port_and_prefix_come_from_x_forwarded() -> None:
     assert set(result.applied) == {"for", "proto", "host", "port", "prefix"}
 
 
+def test_empty_forwarded_leaves_the_client_to_x_forwarded() -> None:
+    result = resolve([("Forwarded", " , "), ("X-Forwarded-For", "6.6.6.6, 1.2.3.4")])
+    assert (result.status, result.client) == (APPLIED, "1.2.3.4")
+    assert [hop.text for hop in result.hops] == [PEER, "1.2.3.4"]
+    assert [hop.text for hop in result.proxies] == [PEER]
+
+
 def test_untrusted_peer_is_not_a_conflict() -> None:
     result = resolve([("Forwarded", "for=1.2.3.4"), ("X-Forwarded-For", "1.2.3.5")], peer="6.6.6.6")
     assert result.status == UNTRUSTED_PEER

@@ -223,14 +223,19 @@ class ForwardedWalks:
             return forwarded
         if x.status != APPLIED:
             return x
-        # Hop-aligned X-Forwarded-* values: the k-th item from the right, as in
-        # _x_forwarded (k = the client's position, or hops/1 without X-Forwarded-For).
-        k = len(x.hops) - 1 if len(x.hops) > 1 else (self.policy.hops or 1)
+        f_client = forwarded.hops[-1] if len(forwarded.hops) > 1 else None
+        x_client = x.hops[-1] if len(x.hops) > 1 else None
+        # Hop-aligned X-Forwarded-* values: the k-th item from the right, k being the
+        # client's position in X-Forwarded-For, else in Forwarded, else hops or 1.
+        if x_client is not None:
+            k = len(x.hops) - 1
+        elif f_client is not None:
+            k = len(forwarded.hops) - 1
+        else:
+            k = self.policy.hops or 1
         raw: list[Optional[str]] = [
             nth_from_right(value, k)[0] if value else None for value in x_values
         ]
-        f_client = forwarded.hops[-1] if len(forwarded.hops) > 1 else None
-        x_client = x.hops[-1] if len(x.hops) > 1 else None
         if f_client is not None and x_client is not None and f_client.address != x_client.address:
             return self._conflict(
                 "Forwarded and X-Forwarded-For name different clients"
@@ -261,7 +266,7 @@ class ForwardedWalks:
                 )  # fmt: skip
         return self._finish(
             f"{forwarded.reason}; X-Forwarded-* agrees",
-            list(forwarded.hops),
+            list(forwarded.hops if f_client is not None else x.hops),
             f_client or x_client,
             (proto if proto is not None else raw[1]) if "proto" in fields else None,
             (f_host if f_host is not None else raw[2]) if "host" in fields else None,
