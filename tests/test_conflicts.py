@@ -271,3 +271,10 @@ def test_wsgi_strict_lets_resolvable_requests_through(
 def test_wsgi_strict_forwarded() -> None:
     recorder, _ = call({"HTTP_FORWARDED": 'for="_hidden"'}, headers="forwarded", strict=True)
     assert (recorder.called, recorder.status) == (False, "400 Bad Request")
+
+
+def test_x_forwarded_values_align_with_the_forwarded_client_without_xff() -> None:
+    result = resolve(
+        [("Forwarded", "for=1.2.3.4, for=10.0.0.1"), ("X-Forwarded-Proto", "https, http")]
+    )
+    assert (result.status, result.client, result.scheme) == (APPLIED, "1.2.3.4", "https")
