@@ -227,7 +227,7 @@ def test_a_too_long_element_stops_the_scan() -> None:
 def test_the_scan_is_lazy() -> None:
     # Only the rightmost element is parsed when only one is asked for.
     value = "garbage" * 10_000 + ", for=1.2.3.4"
-    first = next(elements_from_right(value))
+    first = next(iter(elements_from_right(value)))
     assert first.params == {"for": "1.2.3.4"}
 
 

@@ -32,7 +32,7 @@ which never raises and reports a malformed element in place.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple, Optional
 
 from . import _abnf
@@ -188,13 +188,26 @@ def parse_forwarded(value: str) -> list[dict[str, str]]:
     return elements
 
 
-def elements_from_right(value: str) -> Iterator[Element]:
-    """Yield the non-empty elements of ``value`` from the right, lazily.  Never raises.
+def elements_from_right(value: str) -> Iterable[Element]:
+    """The non-empty elements of ``value`` from the right, lazily.  Never raises.
 
     A malformed element is yielded with ``params=None``; an element longer than
     :data:`MAX_ELEMENT_LENGTH` is yielded cut short, with ``params=None``, and ends the
     iteration (what lies left of it is not read).
     """
+    if "," not in value and len(value) <= MAX_ELEMENT_LENGTH:
+        # One element (one proxy, the common case): no generator needed.
+        text = value.strip(" \t")
+        if not text:
+            return ()
+        params, why, position = _scan(text)
+        if params is None:
+            return (Element(text, None, f"{why} at character {position}"),)
+        return (Element(text, params, ""),) if params else ()
+    return _from_right(value)
+
+
+def _from_right(value: str) -> Iterator[Element]:
     end = len(value)
     while end >= 0:
         window = end - MAX_ELEMENT_LENGTH if end > MAX_ELEMENT_LENGTH else 0
