@@ -265,7 +265,9 @@ class ForwardedWalks:
                     forwarded, scheme, host, port, prefix,
                 )  # fmt: skip
         return self._finish(
-            f"{forwarded.reason}; X-Forwarded-* agrees",
+            f"{forwarded.reason}; X-Forwarded-* agrees"
+            if f_client is not None
+            else f"{x.reason}; Forwarded names no client",
             list(forwarded.hops if f_client is not None else x.hops),
             f_client or x_client,
             (proto if proto is not None else raw[1]) if "proto" in fields else None,
