@@ -39,6 +39,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional, Union
 
 from ._resolve import CONFLICT, UNRESOLVED, Resolution, Resolver
+from ._warn import note
 from .trust import TrustSpec
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ class WSGIMiddleware:
             port,
             get("SCRIPT_NAME", ""),
         )
+        note(result)
         status = result.status
         if status == CONFLICT or (status == UNRESOLVED and self.strict):
             line, response_headers, body = bad_request(result)
