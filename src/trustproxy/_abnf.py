@@ -78,8 +78,9 @@ FORWARDED_PAIR = re.compile(
 FORWARDED_ELEMENT = re.compile(
     rf"(?:{FORWARDED_PAIR.pattern}|[ \t]*)(?:;(?:{FORWARDED_PAIR.pattern}|[ \t]*))*"
 )
-# An unquoted value, as in FORWARDED_PAIR.
-FORWARDED_VALUE = re.compile(rf"[{TCHARS}:\[\]]+")
+# The characters of an element made only of token pairs (no quoted-string): tchars, the
+# relaxed ":[]" of unquoted values, "=", ";" and OWS.
+FORWARDED_SIMPLE_CHARS = re.compile(rf"[{TCHARS}:\[\]=; \t]*")
 QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 
 # RFC 7239 §6:
