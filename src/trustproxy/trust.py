@@ -10,8 +10,11 @@ Entries:
 * an IPv4 or IPv6 address (``10.0.0.7``, ``::1``) or network (``10.0.0.0/8``,
   ``2001:db8::/32``); host bits must be zero;
 * a preset name, case-insensitive: ``loopback``, ``private``, ``linklocal`` (see
-  :data:`PRESETS`), ``unix`` (a peer on a UNIX socket, which has no address) and ``*``
-  (any address — only together with ``hops``);
+  :data:`PRESETS`), ``cloudflare`` (Cloudflare's published ranges, shipped as data; see
+  :mod:`trustproxy.presets`), ``unix`` (a peer on a UNIX socket, which has no address)
+  and ``*`` (any address — only together with ``hops``);
+* ``file:PATH``: the addresses and networks listed in a file, one per line, ``#``
+  comments; ``env:NAME``: those listed in environment variable ``NAME``;
 * a callable ``(address: str) -> bool`` receiving the canonical address.
 
 IPv4-mapped IPv6 addresses are canonicalised to IPv4 before any lookup, so ``::ffff:10.0.0.1``
@@ -25,7 +28,9 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional, Union
 
+from . import presets as _presets
 from ._address import CACHE_SIZE, MISSING, Address, parse_node
+from ._address import _parse as parse_uncached
 from .errors import ConfigError
 
 __all__ = ["PRESETS", "Hop", "TrustPolicy", "TrustSpec"]
@@ -158,6 +163,18 @@ class TrustPolicy:
         if name == "unix":
             self.unix = True
             return "unix"
+        data: Optional[tuple[_presets.Network, ...]] = None
+        if name in _presets.DATA_PRESETS:
+            data = _presets.preset(name)
+        elif name.startswith("file:"):
+            data = _presets.read_file(entry[5:].strip())
+        elif name.startswith("env:"):
+            data = _presets.from_env(entry[4:].strip())
+        if data is not None:
+            label = name if name in _presets.DATA_PRESETS else entry
+            for data_network in data:
+                self._add_network(data_network, f"{data_network} ({label})")
+            return label
         networks = PRESETS.get(name)
         if networks is not None:
             for preset_network in networks:
@@ -172,7 +189,7 @@ class TrustPolicy:
         try:
             network = ipaddress.ip_network(entry, strict=True)
         except ValueError as error:
-            known = ", ".join(sorted([*PRESETS, "unix", "*"]))
+            known = ", ".join(sorted([*PRESETS, *_presets.DATA_PRESETS, "unix", "*"]))
             raise ConfigError(
                 f"trusted entry {entry!r} is not an IP address, a network or a preset"
                 f" ({known}): {error}"
@@ -226,7 +243,9 @@ class TrustPolicy:
             cached = cache.get(text, MISSING)
             if cached is not MISSING:
                 return cached  # type: ignore[no-any-return]
-        address = parse_node(text)
+        # The policy caches the hop itself, so the address parser's own cache would only
+        # hold a second copy: parse directly when the policy caches.
+        address = parse_node(text) if cache is None else parse_uncached(text)
         result = (
             None
             if address is None
