@@ -137,8 +137,11 @@ def test_limit_caches_bounded_after_distinct_inputs() -> None:
         for name, size in _sizes(resolver).items():
             peak[name] = max(peak[name], size)
     assert peak["memo"] == MEMO_SIZE
-    for name in ("policy", "address", "host", "prefix"):
+    for name in ("policy", "host", "prefix"):
         assert peak[name] == _address.CACHE_SIZE, name
+    # The policy parses uncached (it caches the hop itself); the address cache serves
+    # other callers and is bounded all the same.
+    assert peak["address"] <= _address.CACHE_SIZE
 
 
 @pytest.mark.parametrize("field", ["for", "host", "prefix", "peer-untrusted"])
