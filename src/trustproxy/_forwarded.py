@@ -36,6 +36,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple, Optional
 
 from . import _abnf
+from ._parse import MAX_EMPTY_ITEMS
 from .errors import HeaderError
 
 __all__ = [
@@ -216,6 +217,7 @@ def elements_from_right(value: str) -> Iterable[Element]:
 
 def _from_right(value: str) -> Iterator[Element]:
     end = len(value)
+    empty = 0  # elements skipped for being empty ("", ";"): capped like X-Forwarded-For's
     while end >= 0:
         window = end - MAX_ELEMENT_LENGTH if end > MAX_ELEMENT_LENGTH else 0
         start = value.rfind(",", window, end)
@@ -228,13 +230,18 @@ def _from_right(value: str) -> Iterator[Element]:
             return
         text = value[start + 1 : end].strip(" \t")
         end = start
-        if not text:
-            continue
-        params, why, position = _scan(text)
+        params, why, position = _scan(text) if text else ({}, "", -1)
         if params is None:
             yield Element(text, None, f"{why} at character {position}")
         elif params:
             yield Element(text, params, "")
+        else:
+            # RFC 9110 §5.6.1 allows empty elements, but a run of them must not cost one
+            # step each: past MAX_EMPTY_ITEMS the rest is not read, like an over-long one.
+            empty += 1
+            if empty > MAX_EMPTY_ITEMS:
+                yield Element(text, None, f"more than {MAX_EMPTY_ITEMS} empty elements")
+                return
 
 
 def node_text(node: str) -> str:
