@@ -12,8 +12,25 @@ import ipaddress
 from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
 
-from trustproxy import APPLIED, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver, WSGIMiddleware
+from trustproxy import (
+    APPLIED,
+    CONFLICT,
+    UNRESOLVED,
+    UNTRUSTED_PEER,
+    HeaderError,
+    Resolution,
+    Resolver,
+    WSGIMiddleware,
+)
 from trustproxy._address import parse_node
+from trustproxy._forwarded import (
+    Element,
+    elements_from_right,
+    format_element,
+    node_text,
+    parse_element,
+    parse_forwarded,
+)
 from trustproxy._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from trustproxy._resolve import MAX_HOPS
 from trustproxy._values import MAX_HOST_LENGTH, host_port, valid_prefix, valid_scheme
@@ -111,6 +128,9 @@ TRUST_CHOICES: list[dict[str, Any]] = [
     {"trusted": "*", "hops": 2},
     {"trusted": "loopback, private", "hops": 1},
     {"headers": "x-real-ip", "fields": "for"},
+    {"headers": "forwarded", "fields": ("for", "proto", "host")},
+    {"headers": ("forwarded", "x-forwarded"), "trusted": "loopback, 10.0.0.0/8"},
+    {"headers": "forwarded", "trusted": "*", "hops": 2},
 ]
 ALL_FIELDS = ("for", "proto", "host", "port", "prefix")
 HEADERS = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
@@ -135,6 +155,30 @@ def _items(value: Optional[str]) -> list[str]:
     return [item.strip(" \t") for item in value.split(",")] if value else []
 
 
+def _forwarded_nodes(value: Optional[str]) -> list[str]:
+    """Every ``for`` node of every well-formed element (a superset of what the walk reads)."""
+    nodes = []
+    for piece in _items(value):
+        try:
+            params = parse_element(piece)
+        except HeaderError:
+            continue
+        if "for" in params:
+            nodes.append(node_text(params["for"]))
+    return nodes
+
+
+def claimed_clients(resolver: Resolver, values: tuple[Optional[str], ...]) -> set[str]:
+    """The canonical addresses written anywhere in the headers the resolver reads."""
+    texts: list[str] = []
+    for name, value in zip(resolver.header_names, values):
+        if name == "forwarded":
+            texts += _forwarded_nodes(value)
+        elif name == "x-forwarded-for" or name == resolver.family:
+            texts += _items(value)
+    return {node.text for node in map(parse_node, texts) if node is not None}
+
+
 def check_result(
     resolver: Resolver,
     result: Resolution,
@@ -145,7 +189,7 @@ def check_result(
     port: Optional[int],
     prefix: str,
 ) -> None:
-    require(result.status in (APPLIED, UNRESOLVED, UNTRUSTED_PEER), result.status)
+    require(result.status in (APPLIED, UNRESOLVED, UNTRUSTED_PEER, CONFLICT), result.status)
     require(len(result.hops) <= MAX_HOPS + 2, f"{len(result.hops)} hops")
     require(result.scheme in ("http", "https"), f"scheme {result.scheme!r}")
     if result.status != APPLIED:
@@ -167,8 +211,7 @@ def check_result(
         address = parse_node(client) if client else None
         require(address is not None and address.text == client, f"client {client!r}")
         require(address is not None and address.port is None, "client carries a port")
-        originals = {node.text for node in map(parse_node, _items(values[0])) if node is not None}
-        require(client in originals, f"client {client!r} is not in the header")
+        require(client in claimed_clients(resolver, values), f"client {client!r} not in header")
     else:
         peer_address = parse_node(peer) if peer else None
         expected = peer_address.text if peer_address else None
@@ -192,8 +235,9 @@ def split_request(data: bytes) -> tuple[Resolver, Optional[str], tuple[Optional[
     resolver = RESOLVERS[selector % len(RESOLVERS)]
     peer = PEERS[(selector // len(RESOLVERS)) % len(PEERS)]
     parts = [part.decode("latin-1") for part in data[1:].split(b"\x00")]
-    values = tuple((parts[i] or None) if i < len(parts) else None for i in range(5))
-    return resolver, peer, values[: len(resolver.header_names)]
+    count = len(resolver.header_names)
+    values = tuple((parts[i] or None) if i < len(parts) else None for i in range(count))
+    return resolver, peer, values
 
 
 def check_resolve(data: bytes) -> None:
@@ -227,8 +271,13 @@ def check_wsgi(
         if value is not None:
             environ["HTTP_" + name.upper().replace("-", "_")] = value
     before = dict(environ)
-    MIDDLEWARES[RESOLVERS.index(resolver)](environ, lambda *a: None)
+    answered: list[str] = []
+    _SEEN.clear()
+    MIDDLEWARES[RESOLVERS.index(resolver)](environ, lambda status, h: answered.append(status))
     seen = dict(_SEEN)
+    if result.status == CONFLICT:
+        require(answered == ["400 Bad Request"] and not seen, "conflict not answered 400")
+        return
     if "trustproxy.resolution" not in seen:
         require(seen == before, "environ changed without a resolution")
         return
@@ -278,8 +327,42 @@ def check_prefix_value(data: bytes) -> None:
     check_result(RESOLVERS[0], result, "127.0.0.1", values, "http", "app.example", 80, "/mnt")
 
 
+def check_forwarded_parser(text: str) -> None:
+    """The strict parser and the walk's lazy reader agree, and neither fails unexpectedly."""
+    lazy: list[Element] = list(elements_from_right(text))
+    for element in lazy:
+        require((element.params is None) == bool(element.error), f"element {element!r}")
+        require("," not in element.text, f"element {element.text!r} spans a comma")
+    try:
+        strict = parse_forwarded(text)
+    except HeaderError as error:
+        require(-1 <= error.position <= len(text), f"position {error.position}")
+        return
+    if all(element.params is not None for element in lazy):
+        require([e.params for e in reversed(lazy)] == strict, "strict and lazy readers differ")
+    for params in strict:
+        if all(_format_safe(value) for value in params.values()):
+            again = parse_element(format_element(params))
+            require(again == params, f"format_element does not round-trip {params!r}")
+
+
+def _format_safe(value: str) -> bool:
+    # format_element's documented domain: no comma, no control character but HTAB.
+    return "," not in value and all(c == "\t" or (c >= " " and c != "\x7f") for c in value)
+
+
+def check_forwarded(data: bytes) -> None:
+    text = text_of(data)
+    check_forwarded_parser(text)
+    for resolver in RESOLVERS[5:]:
+        values = (text,) + (None,) * (len(resolver.header_names) - 1)
+        result = resolver._resolve("127.0.0.1", values, "http", "app.example", 80, "")
+        check_result(resolver, result, "127.0.0.1", values, "http", "app.example", 80, "")
+
+
 #: Harness name -> the function its fuzzer calls with each input.
 CHECKS = {
+    "forwarded": check_forwarded,
     "xff": check_xff,
     "host": check_host_value,
     "prefix": check_prefix_value,

@@ -15,6 +15,7 @@ import pytest
 
 from trustproxy import (
     APPLIED,
+    CONFLICT,
     UNRESOLVED,
     UNTRUSTED_PEER,
     ConfigError,
@@ -306,6 +307,139 @@ ATTACKS = [
 ]
 
 
+def fwd(*lines: str) -> tuple[tuple[str, str], ...]:
+    return tuple(("Forwarded", line) for line in lines)
+
+
+FORWARDED = {"headers": "forwarded", "fields": ("for", "proto", "host")}
+BOTH = {"headers": ("forwarded", "x-forwarded"), "fields": ("for", "proto", "host")}
+
+# RFC 7239 Forwarded (issue 3) and both families read together.
+ATTACKS += [
+    pytest.param(
+        Attack(fwd(f"for={FORGED}, for={CLIENT}"), APPLIED, CLIENT, options=FORWARDED),
+        id="forwarded-leftmost-spoofing",
+    ),
+    pytest.param(
+        Attack(fwd(f"for={FORGED}", f"for={CLIENT}"), APPLIED, CLIENT, options=FORWARDED),
+        id="forwarded-duplicate-lines",
+    ),
+    pytest.param(
+        Attack(
+            fwd(f"for={FORGED}"),
+            UNTRUSTED_PEER,
+            "198.51.100.7",
+            peer="198.51.100.7",
+            options=FORWARDED,
+        ),
+        id="forwarded-direct-access-bypassing-proxy",
+    ),
+    pytest.param(
+        Attack(fwd(f'for="{FORGED}, for={CLIENT}'), APPLIED, CLIENT, options=FORWARDED),
+        id="forwarded-unbalanced-quote-left",
+    ),
+    pytest.param(
+        Attack(fwd(f'for={FORGED}, for="{CLIENT}'), UNRESOLVED, PROXY, options=FORWARDED),
+        id="forwarded-unbalanced-quote-right",
+    ),
+    pytest.param(
+        Attack(fwd(f'for="{FORGED},{CLIENT}"'), UNRESOLVED, PROXY, options=FORWARDED),
+        id="forwarded-comma-inside-quotes",
+    ),
+    pytest.param(
+        Attack(fwd(f"for={FORGED}, for=unknown"), UNRESOLVED, PROXY, options=FORWARDED),
+        id="forwarded-unknown-hop-not-skipped",
+    ),
+    pytest.param(
+        Attack(fwd(f"for={FORGED}, for=_hidden"), UNRESOLVED, PROXY, options=FORWARDED),
+        id="forwarded-obfuscated-hop-not-skipped",
+    ),
+    pytest.param(
+        Attack(fwd(f"for={FORGED}, by=_proxy"), UNRESOLVED, PROXY, options=FORWARDED),
+        id="forwarded-element-without-for-not-skipped",
+    ),
+    pytest.param(
+        Attack(fwd(f"for={FORGED};for={CLIENT}"), UNRESOLVED, PROXY, options=FORWARDED),
+        id="forwarded-repeated-parameter",
+    ),
+    pytest.param(
+        Attack(fwd(f'for="::ffff:{CLIENT}"'), APPLIED, CLIENT, options=FORWARDED),
+        id="forwarded-ipv4-mapped-canonical",
+    ),
+    pytest.param(
+        Attack(fwd(f"for={FORGED}, for=010.0.0.1"), UNRESOLVED, PROXY, options=FORWARDED),
+        id="forwarded-non-canonical-ipv4",
+    ),
+    pytest.param(
+        Attack(
+            fwd(f"for={FORGED};proto=https;host={EVIL}, for={CLIENT}"),
+            APPLIED,
+            CLIENT,
+            options=FORWARDED,
+        ),
+        id="forwarded-proto-host-from-attacker-element",
+    ),
+    pytest.param(
+        Attack(
+            fwd(f'for={CLIENT};host="{EVIL}/x";proto=javascript'),
+            APPLIED,
+            CLIENT,
+            options=FORWARDED,
+        ),
+        id="forwarded-host-and-scheme-injection",
+    ),
+    pytest.param(
+        Attack(fwd(f'for={CLIENT};host="{EVIL}\\r\\nX: y"'), APPLIED, CLIENT, options=FORWARDED),
+        id="forwarded-host-injection-quoted-pair",
+    ),
+    pytest.param(
+        Attack(
+            fwd(f"for={FORGED}, " * 100_000 + f"for={CLIENT}"), APPLIED, CLIENT, options=FORWARDED
+        ),
+        id="forwarded-huge-element-count",
+    ),
+    pytest.param(
+        Attack(fwd(f"for={CLIENT}, " + "x" * 10_000), UNRESOLVED, PROXY, options=FORWARDED),
+        id="forwarded-over-long-element",
+    ),
+    pytest.param(
+        Attack(fwd(f"for={FORGED}" + ",;" * 500_000), UNRESOLVED, PROXY, options=FORWARDED),
+        id="forwarded-huge-run-of-empty-elements",
+    ),
+    pytest.param(
+        Attack(
+            (("Forwarded", f"for={CLIENT}"), ("X-Forwarded-For", FORGED)),
+            CONFLICT,
+            PROXY,
+            options=BOTH,
+        ),
+        id="conflicting-families-client",
+    ),
+    pytest.param(
+        Attack(
+            (
+                ("Forwarded", f"for={CLIENT};proto=http"),
+                ("X-Forwarded-For", CLIENT),
+                ("X-Forwarded-Proto", "https"),
+            ),
+            CONFLICT,
+            PROXY,
+            options=BOTH,
+        ),
+        id="conflicting-families-scheme",
+    ),
+    pytest.param(
+        Attack(
+            (("Forwarded", f"for={CLIENT}"), ("X-Forwarded-For", f"::ffff:{CLIENT}")),
+            APPLIED,
+            CLIENT,
+            options=BOTH,
+        ),
+        id="agreeing-families-canonical",
+    ),
+]
+
+
 def _environ(attack: Attack) -> dict[str, Any]:
     environ: dict[str, Any] = {
         "REQUEST_METHOD": "GET",
@@ -345,7 +479,13 @@ def test_attack_wsgi(attack: Attack) -> None:
         seen.update(environ)
         return []
 
-    WSGIMiddleware(app, **attack.options)(_environ(attack), lambda *a: None)
+    answered: list[str] = []
+    WSGIMiddleware(app, **attack.options)(
+        _environ(attack), lambda status, h: answered.append(status)
+    )
+    if attack.status == CONFLICT:  # answered 400; the application never runs
+        assert (answered, seen) == (["400 Bad Request"], {})
+        return
     expected_addr = attack.client if attack.status == APPLIED else attack.peer
     assert seen["REMOTE_ADDR"] == expected_addr
     assert seen["wsgi.url_scheme"] == attack.scheme
