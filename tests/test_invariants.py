@@ -183,3 +183,17 @@ def test_invariant_untrusted_peer_leaves_environ_alone(
     seen.pop("trustproxy.orig")
     assert resolution.status == UNTRUSTED_PEER
     assert seen == before
+
+
+forwarded_element = st.one_of(
+    node.map(lambda n: f'for="{n}"'),
+    st.builds(lambda n, p: f"for={n};proto={p}", ipv4, st.sampled_from(["http", "https", "x"])),
+    st.sampled_from(["by=_p", "for=unknown", ";", "", 'for="1.2.3.4', "FOR=1.2.3.4;for=5.6.7.8"]),
+    st.text(alphabet='for=";,[]:._ \\', max_size=20),
+)
+
+
+@FAST
+@given(st.one_of(raw, st.lists(forwarded_element, max_size=6).map(", ".join).map(str.encode)))
+def test_invariant_forwarded(data: bytes) -> None:
+    invariants.check_forwarded(data)

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import pytest
 
 from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, _values, _warn
+from trustproxy._forwarded import MAX_ELEMENT_LENGTH
 from trustproxy._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from trustproxy._resolve import MAX_HOPS, MEMO_KEY_LENGTH, MEMO_SIZE
 
@@ -198,3 +199,25 @@ def test_limit_wsgi_middleware_keeps_nothing_per_request() -> None:
         }
         middleware(environ, lambda *a: None)
     assert vars(middleware) == before
+
+
+@pytest.mark.parametrize("junk", [0, 100_000], ids=["no-junk", "100k-elements"])
+@pytest.mark.parametrize("trusted_hops", [0, 3, MAX_HOPS - 1])
+def test_limit_forwarded_work_follows_hops_walked(junk: int, trusted_hops: int) -> None:
+    chain = [f"for={CLIENT}"] + ["for=10.0.0.1;proto=https"] * trusted_hops
+    value = counting("for=6.6.6.6, " * junk + ", ".join(chain))
+    resolver = Resolver(trusted="127.0.0.1, 10.0.0.0/8", headers="forwarded")
+    result = resolver.resolve(PROXY, {"Forwarded": value})
+    assert (result.status, result.client, len(result.hops)) == (APPLIED, CLIENT, trusted_hops + 2)
+    assert len(value.calls) <= trusted_hops + 1
+    for start, end in value.calls:
+        assert end - start <= MAX_ELEMENT_LENGTH
+
+
+@pytest.mark.parametrize("empty", [MAX_EMPTY_ITEMS, MAX_EMPTY_ITEMS + 1, 500_000])
+@pytest.mark.parametrize("filler", [",", ", ;"])
+def test_limit_forwarded_empty_elements(empty: int, filler: str) -> None:
+    value = counting(f"for={CLIENT}" + filler * empty)
+    result = Resolver(headers="forwarded").resolve(PROXY, {"Forwarded": value})
+    assert result.status == (APPLIED if empty <= MAX_EMPTY_ITEMS else UNRESOLVED)
+    assert len(value.calls) <= MAX_EMPTY_ITEMS + 2
