@@ -215,12 +215,40 @@ def test_port_without_host_sets_only_server_port() -> None:
     assert "HTTP_HOST" not in environ
 
 
-def test_counts_are_read_at_request_time_like_werkzeug() -> None:
+def test_counts_changed_after_requests_take_effect_like_werkzeug() -> None:
     seen: list[Environ] = []
     fix = ProxyFix(lambda environ, start_response: seen.append(environ) or [])
-    fix.x_host = 1
-    fix({**BASE, "HTTP_X_FORWARDED_HOST": "eggs.example"}, lambda s, h: None)
-    assert seen[0]["HTTP_HOST"] == "eggs.example"
+    headers = {"HTTP_X_FORWARDED_HOST": "eggs.example", "HTTP_X_FORWARDED_FOR": "203.0.113.7"}
+    for x_host in (0, 1, 0):
+        fix.x_host = x_host
+        fix({**BASE, **headers}, lambda s, h: None)
+    assert [environ["HTTP_HOST"] for environ in seen] == [
+        "app.example",
+        "eggs.example",
+        "app.example",
+    ]
+    assert {environ["REMOTE_ADDR"] for environ in seen} == {"203.0.113.7"}
+
+
+def test_counts_set_later_are_validated() -> None:
+    fix = ProxyFix(lambda environ, start_response: [])
+    with pytest.raises(ConfigError, match="x_prefix"):
+        fix.x_prefix = -1
+    assert fix.x_prefix == 0
+
+
+def test_a_remembered_result_is_not_shared_between_requests() -> None:
+    seen: list[Environ] = []
+    fix = ProxyFix(lambda environ, start_response: seen.append(environ) or [], x_port=1)
+    for host in ("a.example", "b.example:9000", "a.example"):
+        fix({**BASE, "HTTP_HOST": host, "HTTP_X_FORWARDED_PORT": "8080"}, lambda s, h: None)
+    assert [environ["HTTP_HOST"] for environ in seen] == [
+        "a.example:8080",
+        "b.example:8080",
+        "a.example:8080",
+    ]
+    seen[0]["werkzeug.proxy_fix.orig"]["HTTP_HOST"] = "changed"
+    assert seen[2]["werkzeug.proxy_fix.orig"]["HTTP_HOST"] == "a.example"
 
 
 # --- departures -----------------------------------------------------------------------

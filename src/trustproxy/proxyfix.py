@@ -57,7 +57,7 @@ which reads the headers only when the socket peer is one of your proxies.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Union, overload
 
 from ._address import parse_node, parse_port
 from ._parse import MAX_ITEM_LENGTH
@@ -80,6 +80,16 @@ _FOR_LIMIT = MAX_ITEM_LENGTH
 _SHORT_LIMIT = MAX_ITEM_LENGTH  # proto and port
 _HOST_LIMIT = MAX_HOST_LENGTH + _SLACK
 _PREFIX_LIMIT = MAX_PREFIX_LENGTH + _SLACK
+
+#: How many header combinations are remembered per middleware (emptied when full).
+MEMO_SIZE = 1024
+#: Requests whose X-Forwarded-For is longer are not remembered: hashing a huge header
+#: would make the cost follow its size, and the memo's memory must stay small.
+MEMO_MAX_FOR_LENGTH = 256
+
+_Key = tuple[
+    Optional[str], Optional[str], Optional[str], Optional[str], Optional[str], Optional[str]
+]
 
 
 def _nth(value: str, n: int, limit: int) -> Optional[str]:
@@ -123,6 +133,34 @@ def _strip_port(host: str) -> str:
     return host
 
 
+class _Count:
+    """A per-header count: validated when set, and setting it forgets remembered results.
+
+    werkzeug reads its counts on every request, so code that changes ``x_host`` after
+    construction keeps working here too.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.slot = "_" + name
+
+    @overload
+    def __get__(self, obj: None, owner: Optional[type] = None) -> _Count: ...
+
+    @overload
+    def __get__(self, obj: ProxyFix, owner: Optional[type] = None) -> int: ...
+
+    def __get__(self, obj: Optional[ProxyFix], owner: Optional[type] = None) -> Union[_Count, int]:
+        if obj is None:
+            return self
+        value: int = getattr(obj, self.slot)
+        return value
+
+    def __set__(self, obj: ProxyFix, value: int) -> None:
+        setattr(obj, self.slot, _count(self.name, value))
+        obj._memo.clear()
+
+
 class ProxyFix:
     """werkzeug's ``ProxyFix`` with validation: same arguments, same environ keys.
 
@@ -140,6 +178,18 @@ class ProxyFix:
     :raises ConfigError: if a count is not an ``int`` >= 0.
     """
 
+    x_for = _Count()
+    x_proto = _Count()
+    x_host = _Count()
+    x_port = _Count()
+    x_prefix = _Count()
+    # Where _Count keeps the validated values.
+    _x_for: int
+    _x_proto: int
+    _x_host: int
+    _x_port: int
+    _x_prefix: int
+
     def __init__(
         self,
         app: WSGIApplication,
@@ -150,11 +200,14 @@ class ProxyFix:
         x_prefix: int = 0,
     ) -> None:
         self.app = app
-        self.x_for = _count("x_for", x_for)
-        self.x_proto = _count("x_proto", x_proto)
-        self.x_host = _count("x_host", x_host)
-        self.x_port = _count("x_port", x_port)
-        self.x_prefix = _count("x_prefix", x_prefix)
+        # The environ keys to write for a combination of header values (and Host): a pure
+        # function of them and the counts, so it is remembered.
+        self._memo: dict[_Key, dict[str, str]] = {}
+        self.x_for = x_for
+        self.x_proto = x_proto
+        self.x_host = x_host
+        self.x_port = x_port
+        self.x_prefix = x_prefix
 
     def __repr__(self) -> str:
         return (
@@ -164,65 +217,81 @@ class ProxyFix:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         get = environ.get
+        http_host = get("HTTP_HOST")
         environ[ORIGINAL_KEY] = {
             "REMOTE_ADDR": get("REMOTE_ADDR"),
             "wsgi.url_scheme": get("wsgi.url_scheme"),
-            "HTTP_HOST": get("HTTP_HOST"),
+            "HTTP_HOST": http_host,
             "SERVER_NAME": get("SERVER_NAME"),
             "SERVER_PORT": get("SERVER_PORT"),
             "SCRIPT_NAME": get("SCRIPT_NAME"),
         }
-        # The counts are read from self on every request, as werkzeug does, so code that
-        # changes them after construction keeps working.
-        count = self.x_for
-        if count:
-            value = get("HTTP_X_FORWARDED_FOR")
-            if value:
-                item = _nth(value, count, _FOR_LIMIT)
-                if item is not None:
-                    address = parse_node(item)
-                    if address is not None:
-                        environ["REMOTE_ADDR"] = address.text
-        count = self.x_proto
-        if count:
-            value = get("HTTP_X_FORWARDED_PROTO")
-            if value:
-                item = _nth(value, count, _SHORT_LIMIT)
-                if item is not None:
-                    scheme = valid_scheme(item)
-                    if scheme is not None:
-                        environ["wsgi.url_scheme"] = scheme
-        count = self.x_host
-        if count:
-            value = get("HTTP_X_FORWARDED_HOST")
-            if value:
-                item = _nth(value, count, _HOST_LIMIT)
-                if item is not None:
-                    parsed = host_port(item)
-                    if parsed is not None:
-                        environ["HTTP_HOST"] = item
-                        environ["SERVER_NAME"] = parsed[0]
-                        if parsed[1] is not None:
-                            environ["SERVER_PORT"] = str(parsed[1])
-        count = self.x_port
-        if count:
-            value = get("HTTP_X_FORWARDED_PORT")
-            if value:
-                item = _nth(value, count, _SHORT_LIMIT)
-                if item is not None:
-                    port = parse_port(item)
-                    if port is not None:
-                        port_text = str(port)
-                        host = get("HTTP_HOST")
-                        if host:
-                            environ["HTTP_HOST"] = f"{_strip_port(host)}:{port_text}"
-                        environ["SERVER_PORT"] = port_text
-        count = self.x_prefix
-        if count:
-            value = get("HTTP_X_FORWARDED_PREFIX")
-            if value:
-                item = _nth(value, count, _PREFIX_LIMIT)
-                # Written as sent (a trailing "/" kept), as werkzeug does, once valid.
-                if item is not None and valid_prefix(item) is not None:
-                    environ["SCRIPT_NAME"] = item
+        forwarded_for = get("HTTP_X_FORWARDED_FOR")
+        proto = get("HTTP_X_FORWARDED_PROTO")
+        host = get("HTTP_X_FORWARDED_HOST")
+        port = get("HTTP_X_FORWARDED_PORT")
+        prefix = get("HTTP_X_FORWARDED_PREFIX")
+        if (
+            forwarded_for is None
+            and proto is None
+            and host is None
+            and port is None
+            and prefix is None
+        ):
+            return self.app(environ, start_response)
+        key = (forwarded_for, proto, host, port, prefix, http_host)
+        if forwarded_for is not None and len(forwarded_for) > MEMO_MAX_FOR_LENGTH:
+            writes = self._writes(key)
+        else:
+            memo = self._memo
+            try:
+                writes = memo[key]
+            except KeyError:
+                writes = self._writes(key)
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                memo[key] = writes
+        if writes:
+            environ.update(writes)
         return self.app(environ, start_response)
+
+    def _writes(self, key: _Key) -> dict[str, str]:
+        """The environ keys to set for these header values and this ``HTTP_HOST``."""
+        forwarded_for, proto, forwarded_host, forwarded_port, prefix, http_host = key
+        writes: dict[str, str] = {}
+        count = self._x_for
+        if count and forwarded_for:
+            item = _nth(forwarded_for, count, _FOR_LIMIT)
+            address = None if item is None else parse_node(item)
+            if address is not None:
+                writes["REMOTE_ADDR"] = address.text
+        count = self._x_proto
+        if count and proto:
+            item = _nth(proto, count, _SHORT_LIMIT)
+            scheme = None if item is None else valid_scheme(item)
+            if scheme is not None:
+                writes["wsgi.url_scheme"] = scheme
+        count = self._x_host
+        if count and forwarded_host:
+            item = _nth(forwarded_host, count, _HOST_LIMIT)
+            parsed = None if item is None else host_port(item)
+            if item is not None and parsed is not None:
+                writes["HTTP_HOST"] = http_host = item
+                writes["SERVER_NAME"] = parsed[0]
+                if parsed[1] is not None:
+                    writes["SERVER_PORT"] = str(parsed[1])
+        count = self._x_port
+        if count and forwarded_port:
+            item = _nth(forwarded_port, count, _SHORT_LIMIT)
+            port = None if item is None else parse_port(item)
+            if port is not None:
+                if http_host:
+                    writes["HTTP_HOST"] = f"{_strip_port(http_host)}:{port}"
+                writes["SERVER_PORT"] = str(port)
+        count = self._x_prefix
+        if count and prefix:
+            item = _nth(prefix, count, _PREFIX_LIMIT)
+            # Written as sent (a trailing "/" kept), as werkzeug does, once valid.
+            if item is not None and valid_prefix(item) is not None:
+                writes["SCRIPT_NAME"] = item
+        return writes
