@@ -43,9 +43,10 @@ Departures, each where werkzeug lets a client write what it likes into the reque
   trailing comma counts as an empty last value too (werkzeug drops it, which shifts every
   count one position to the left, into the client's part).  An item longer than any valid
   value on the way to the N-th is not scanned further and nothing is applied.
-* **Bad arguments raise** :class:`~trustproxy.ConfigError` at construction: a count must
-  be an ``int`` >= 0 (``bool``, ``float``, ``str`` and negative values are refused; werkzeug
-  reads ``x_for=-1`` as "the second value from the *left*", a client-written one).
+* **Bad arguments raise** :class:`~trustproxy.ConfigError` at construction (or when a
+  count is assigned later): a count must be an ``int`` >= 0.  ``bool``, ``float``,
+  ``str`` and negative values are refused; werkzeug reads ``x_for=-1`` as "the second
+  value from the *left*", a client-written one.
 
 What it keeps from werkzeug, and you should not: **it never checks who is connecting.**
 Anyone who can reach the application without going through your proxy can send these
