@@ -72,6 +72,14 @@ __all__ = ["ORIGINAL_KEY", "ProxyFix"]
 
 #: The environ key werkzeug keeps the original values under.
 ORIGINAL_KEY = "werkzeug.proxy_fix.orig"
+_ORIGINAL_KEYS = (
+    "REMOTE_ADDR",
+    "wsgi.url_scheme",
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SCRIPT_NAME",
+)
 
 # The most characters read for one item, optional whitespace included.  Every valid value
 # is shorter; a longer item is refused without reading it to its end, so a huge header
@@ -217,16 +225,21 @@ class ProxyFix:
         )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            # Subscripts are cheaper than .get(); every key is present in most requests.
+            original = {
+                "REMOTE_ADDR": environ["REMOTE_ADDR"],
+                "wsgi.url_scheme": environ["wsgi.url_scheme"],
+                "HTTP_HOST": environ["HTTP_HOST"],
+                "SERVER_NAME": environ["SERVER_NAME"],
+                "SERVER_PORT": environ["SERVER_PORT"],
+                "SCRIPT_NAME": environ["SCRIPT_NAME"],
+            }
+        except KeyError:  # HTTP_HOST and REMOTE_ADDR are optional (PEP 3333)
+            original = {key: environ.get(key) for key in _ORIGINAL_KEYS}
+        environ[ORIGINAL_KEY] = original
+        http_host = original["HTTP_HOST"]
         get = environ.get
-        http_host = get("HTTP_HOST")
-        environ[ORIGINAL_KEY] = {
-            "REMOTE_ADDR": get("REMOTE_ADDR"),
-            "wsgi.url_scheme": get("wsgi.url_scheme"),
-            "HTTP_HOST": http_host,
-            "SERVER_NAME": get("SERVER_NAME"),
-            "SERVER_PORT": get("SERVER_PORT"),
-            "SCRIPT_NAME": get("SCRIPT_NAME"),
-        }
         forwarded_for = get("HTTP_X_FORWARDED_FOR")
         proto = get("HTTP_X_FORWARDED_PROTO")
         host = get("HTTP_X_FORWARDED_HOST")
