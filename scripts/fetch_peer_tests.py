@@ -25,12 +25,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.metadata
+import os
 import subprocess
 import sys
 import tarfile
 import tempfile
+import xml.etree.ElementTree as ElementTree
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Optional
 
@@ -134,6 +136,48 @@ def fetch(
     partial.write_text(text, encoding="utf-8")
     partial.replace(target)
     return target
+
+
+def run_suite(
+    module: Path, deselect: Iterable[str] = (), report_dir: Optional[Path] = None
+) -> dict[str, object]:
+    """Run a fetched module with pytest in a subprocess, against this tree's ``src``.
+
+    ``deselect`` holds test ids (``test_name[param-id]``) to leave out.  Returns the
+    junit counts (``tests``, ``failures``, ``errors``, ``skipped``), the ``returncode``
+    and the ``output``, for the caller to assert on.
+    """
+    with tempfile.TemporaryDirectory(prefix="trustproxy-peer-run-", dir=report_dir) as tmp:
+        report = Path(tmp) / "report.xml"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(module),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+        ]
+        for test_id in deselect:
+            command += ["--deselect", f"{module}::{test_id}"]
+        env = dict(os.environ)
+        # This tree's source first, so the suite exercises it and not an installed copy.
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+        counts: dict[str, object] = {
+            "returncode": done.returncode,
+            "output": done.stdout + done.stderr,
+        }
+        if report.is_file():
+            suite = ElementTree.parse(report).getroot()
+            if suite.tag == "testsuites" and len(suite):
+                suite = suite[0]
+            for key in ("tests", "failures", "errors", "skipped"):
+                counts[key] = int(suite.get(key, "0"))
+        return counts
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

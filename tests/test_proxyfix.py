@@ -472,3 +472,40 @@ def test_arbitrary_header_text_never_raises_nor_copies_an_invalid_value(
         environ["SCRIPT_NAME"] == BASE["SCRIPT_NAME"]
         or valid_prefix(environ["SCRIPT_NAME"]) is not None
     )
+
+
+def lists_of(values: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
+    return st.lists(values, min_size=1, max_size=4)
+
+
+proxy_written = {
+    "HTTP_X_FORWARDED_FOR": lists_of(st.ip_addresses(v=4).filter(lambda a: int(a) != 0).map(str)),
+    "HTTP_X_FORWARDED_PROTO": lists_of(st.sampled_from(["http", "https"])),
+    "HTTP_X_FORWARDED_HOST": lists_of(st.sampled_from(["a.example", "b.example:8443", "[::1]"])),
+    "HTTP_X_FORWARDED_PORT": lists_of(st.sampled_from(["443", "8080"])),
+    "HTTP_X_FORWARDED_PREFIX": lists_of(st.sampled_from(["/a", "/b/"])),
+}
+COUNT_OF = dict(zip(KEYS, ALL))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lists=st.fixed_dictionaries(proxy_written),
+    client_text=st.fixed_dictionaries({key: text for key in KEYS}),
+    counts=st.fixed_dictionaries({name: st.integers(0, 4) for name in ALL}),
+)
+def test_items_a_client_prepends_never_change_the_result(
+    lists: dict[str, list[str]], client_text: dict[str, str], counts: dict[str, int]
+) -> None:
+    """With at least N proxy-written values, whatever the client wrote to their left
+    (commas, quotes, junk, huge items) is never read."""
+    honest = {
+        key: ", ".join(values)
+        for key, values in lists.items()
+        if counts[COUNT_OF[key]] <= len(values)
+    }
+    forged = {key: f"{client_text[key]}, {value}" for key, value in honest.items()}
+    honest_result = run(honest, **counts)
+    forged_result = run(forged, **counts)
+    for key in BASE:
+        assert forged_result[key] == honest_result[key], key

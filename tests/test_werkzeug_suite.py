@@ -9,10 +9,8 @@ went unchecked.
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from types import ModuleType
 
@@ -57,30 +55,10 @@ def test_fetched_module_imports_trustproxy(peer_module: Path) -> None:
 
 
 def test_werkzeug_proxy_fix_suite_passes(peer_module: Path, tmp_path: Path) -> None:
-    report = tmp_path / "report.xml"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(peer_module),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        f"--junitxml={report}",
-    ]
-    for test_id in EXCLUDED:
-        command += ["--deselect", f"{peer_module}::{test_id}"]
-    env = dict(os.environ)
-    # Our source first, so the suite exercises this tree's trustproxy, not an installed one.
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])])
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    suite = ElementTree.parse(report).getroot()
-    if suite.tag == "testsuites":
-        suite = suite[0]
-    counts = {key: int(suite.get(key, "0")) for key in ("tests", "failures", "errors", "skipped")}
-    assert counts["tests"] >= 17 - len(EXCLUDED), counts  # werkzeug 3.1 ships 17 cases
-    assert counts["failures"] == counts["errors"] == counts["skipped"] == 0, counts
+    result = _load_script().run_suite(peer_module, EXCLUDED, report_dir=tmp_path)
+    assert result["returncode"] == 0, result["output"]
+    assert result["tests"] >= 17 - len(EXCLUDED), result  # werkzeug 3.1 ships 17 cases
+    assert result["failures"] == result["errors"] == result["skipped"] == 0, result
 
 
 def test_fetch_refuses_a_replacement_that_does_not_match() -> None:
