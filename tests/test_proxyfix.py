@@ -434,6 +434,24 @@ def test_a_huge_header_is_read_from_the_right() -> None:
         pytest.param(
             {"x_host": 1}, {"HTTP_X_FORWARDED_HOST": "a" * 300}, "HTTP_HOST", id="a too long host"
         ),
+        pytest.param(
+            {"x_for": 1},
+            {"HTTP_X_FORWARDED_FOR": "203.0.113.7, " * 40},
+            "REMOTE_ADDR",
+            id="a long header with a trailing comma",
+        ),
+        pytest.param(
+            {"x_for": 1},
+            {"HTTP_X_FORWARDED_FOR": "203.0.113.7, " * 40 + " " * 200 + "10.0.0.2"},
+            "REMOTE_ADDR",
+            id="a long header whose last item is too long",
+        ),
+        pytest.param(
+            {"x_for": 0},
+            {"HTTP_X_FORWARDED_FOR": "203.0.113.7, " * 40 + "10.0.0.2"},
+            "REMOTE_ADDR",
+            id="a long header, x_for off",
+        ),
     ],
 )
 def test_items_longer_than_any_valid_value_stop_the_scan(

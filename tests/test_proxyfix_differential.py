@@ -231,3 +231,19 @@ def test_werkzeug_copies_unsafe_values_and_we_do_not(
     assert theirs[key] == werkzeug_gives
     assert ours[key] == we_keep
     assert ours["werkzeug.proxy_fix.orig"] == theirs["werkzeug.proxy_fix.orig"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    addresses=st.lists(address, min_size=10, max_size=60),
+    sep=separator,
+    x_for=st.integers(0, 5),
+)
+def test_same_client_as_werkzeug_for_long_headers(
+    addresses: list[str], sep: str, x_for: int
+) -> None:
+    """Long headers take another path (remembered by the selected item, not the text)."""
+    environ = {**BASE, "HTTP_X_FORWARDED_FOR": sep.join(addresses)}
+    for _ in range(2):  # the second request is answered from memory
+        theirs, ours = both(environ, x_for=x_for)
+        assert ours == theirs

@@ -92,8 +92,8 @@ _PREFIX_LIMIT = MAX_PREFIX_LENGTH + _SLACK
 
 #: How many header combinations are remembered per middleware (emptied when full).
 MEMO_SIZE = 1024
-#: Requests whose X-Forwarded-For is longer are not remembered: hashing a huge header
-#: would make the cost follow its size, and the memo's memory must stay small.
+#: A longer X-Forwarded-For is remembered by its selected item, not by its whole text:
+#: hashing a huge header would make the cost follow its size, and memory must stay small.
 MEMO_MAX_FOR_LENGTH = 256
 
 _Key = tuple[
@@ -168,6 +168,7 @@ class _Count:
     def __set__(self, obj: ProxyFix, value: int) -> None:
         setattr(obj, self.slot, _count(self.name, value))
         obj._memo.clear()
+        obj._memo_selected.clear()
 
 
 class ProxyFix:
@@ -212,6 +213,8 @@ class ProxyFix:
         # The environ keys to write for a combination of header values (and Host): a pure
         # function of them and the counts, so it is remembered.
         self._memo: dict[_Key, dict[str, str]] = {}
+        # The same, keyed by the selected X-Forwarded-For item when the header is long.
+        self._memo_selected: dict[_Key, dict[str, str]] = {}
         self.x_for = x_for
         self.x_proto = x_proto
         self.x_host = x_host
@@ -253,29 +256,43 @@ class ProxyFix:
             and prefix is None
         ):
             return self.app(environ, start_response)
-        key = (forwarded_for, proto, host, port, prefix, http_host)
         if forwarded_for is not None and len(forwarded_for) > MEMO_MAX_FOR_LENGTH:
-            writes = self._writes(key)
+            # Hashing a long header would make the cost follow its size.  Only the selected
+            # item matters, so select it (from the right) and remember by it instead.
+            count = self._x_for
+            if count == 1:  # the common case, inlined: the text after the last comma
+                comma = forwarded_for.rfind(",", len(forwarded_for) - _FOR_LIMIT)
+                selected = forwarded_for[comma + 1 :].strip(" \t") or None if comma >= 0 else None
+            else:
+                selected = _nth(forwarded_for, count, _FOR_LIMIT) if count else None
+            key = (selected, proto, host, port, prefix, http_host)
+            memo = self._memo_selected
+            for_count = 1
         else:
+            key = (forwarded_for, proto, host, port, prefix, http_host)
             memo = self._memo
-            try:
-                writes = memo[key]
-            except KeyError:
-                writes = self._writes(key)
-                if len(memo) >= MEMO_SIZE:
-                    memo.clear()
-                memo[key] = writes
+            for_count = self._x_for
+        try:
+            writes = memo[key]
+        except KeyError:
+            writes = self._writes(key, for_count)
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[key] = writes
         if writes:
             environ.update(writes)
         return self.app(environ, start_response)
 
-    def _writes(self, key: _Key) -> dict[str, str]:
-        """The environ keys to set for these header values and this ``HTTP_HOST``."""
+    def _writes(self, key: _Key, for_count: int) -> dict[str, str]:
+        """The environ keys to set for these header values and this ``HTTP_HOST``.
+
+        ``for_count`` is the X-Forwarded-For count to apply to ``key[0]``: ``1`` when the
+        caller already selected the item.
+        """
         forwarded_for, proto, forwarded_host, forwarded_port, prefix, http_host = key
         writes: dict[str, str] = {}
-        count = self._x_for
-        if count and forwarded_for:
-            item = _nth(forwarded_for, count, _FOR_LIMIT)
+        if for_count and forwarded_for:
+            item = _nth(forwarded_for, for_count, _FOR_LIMIT)
             address = None if item is None else parse_node(item)
             if address is not None:
                 writes["REMOTE_ADDR"] = address.text
