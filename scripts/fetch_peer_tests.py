@@ -132,7 +132,8 @@ def fetch(
         text = _read_member(_download(package, version, Path(tmp)), member)
     text = marker + rewrite(text, replacements)
     folder.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
+    # A private name, then an atomic rename: concurrent runs never see half a file.
+    partial = folder / f".{target.name}.{os.getpid()}.partial"
     partial.write_text(text, encoding="utf-8")
     partial.replace(target)
     return target
