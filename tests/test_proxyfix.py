@@ -527,3 +527,13 @@ def test_items_a_client_prepends_never_change_the_result(
     forged_result = run(forged, **counts)
     for key in BASE:
         assert forged_result[key] == honest_result[key], key
+
+
+def test_long_values_are_not_remembered() -> None:
+    seen: list[Environ] = []
+    fix = ProxyFix(lambda environ, start_response: seen.append(environ) or [], x_prefix=1)
+    long_prefix = "/" + "p" * 1020  # valid, but with the Host over 1024 characters in all
+    for prefix in (long_prefix, "/short", long_prefix):
+        fix({**BASE, "HTTP_X_FORWARDED_PREFIX": prefix}, lambda s, h: None)
+    assert [environ["SCRIPT_NAME"] for environ in seen] == [long_prefix, "/short", long_prefix]
+    assert [key[4] for key in fix._memo] == ["/short"]

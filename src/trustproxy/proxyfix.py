@@ -95,6 +95,9 @@ MEMO_SIZE = 1024
 #: A longer X-Forwarded-For is remembered by its selected item, not by its whole text:
 #: hashing a huge header would make the cost follow its size, and memory must stay small.
 MEMO_MAX_FOR_LENGTH = 256
+#: Combinations of values longer than this in all are not remembered (memory bound:
+#: MEMO_SIZE of them per memo).
+MEMO_MAX_KEY_LENGTH = 1024
 
 _Key = tuple[
     Optional[str], Optional[str], Optional[str], Optional[str], Optional[str], Optional[str]
@@ -276,9 +279,12 @@ class ProxyFix:
             writes = memo[key]
         except KeyError:
             writes = self._writes(key, for_count)
-            if len(memo) >= MEMO_SIZE:
-                memo.clear()
-            memo[key] = writes
+            # Only short combinations are kept, so the memo's memory stays small whatever
+            # clients send (real proxies write short values; long ones are recomputed).
+            if sum(len(text) for text in key if text) <= MEMO_MAX_KEY_LENGTH:
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                memo[key] = writes
         if writes:
             environ.update(writes)
         return self.app(environ, start_response)
