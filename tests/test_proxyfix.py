@@ -536,4 +536,4 @@ def test_long_values_are_not_remembered() -> None:
     for prefix in (long_prefix, "/short", long_prefix):
         fix({**BASE, "HTTP_X_FORWARDED_PREFIX": prefix}, lambda s, h: None)
     assert [environ["SCRIPT_NAME"] for environ in seen] == [long_prefix, "/short", long_prefix]
-    assert [key[4] for key in fix._memo] == ["/short"]
+    assert [key[3] for key in fix._memo] == ["/short"]

@@ -92,16 +92,12 @@ _PREFIX_LIMIT = MAX_PREFIX_LENGTH + _SLACK
 
 #: How many header combinations are remembered per middleware (emptied when full).
 MEMO_SIZE = 1024
-#: A longer X-Forwarded-For is remembered by its selected item, not by its whole text:
-#: hashing a huge header would make the cost follow its size, and memory must stay small.
-MEMO_MAX_FOR_LENGTH = 256
 #: Combinations of values longer than this in all are not remembered (memory bound:
 #: MEMO_SIZE of them per memo).
 MEMO_MAX_KEY_LENGTH = 1024
 
-_Key = tuple[
-    Optional[str], Optional[str], Optional[str], Optional[str], Optional[str], Optional[str]
-]
+# (X-Forwarded-Proto, -Host, -Port, -Prefix, HTTP_HOST)
+_Key = tuple[Optional[str], Optional[str], Optional[str], Optional[str], Optional[str]]
 
 
 def _nth(value: str, n: int, limit: int) -> Optional[str]:
@@ -171,7 +167,6 @@ class _Count:
     def __set__(self, obj: ProxyFix, value: int) -> None:
         setattr(obj, self.slot, _count(self.name, value))
         obj._memo.clear()
-        obj._memo_selected.clear()
 
 
 class ProxyFix:
@@ -216,8 +211,6 @@ class ProxyFix:
         # The environ keys to write for a combination of header values (and Host): a pure
         # function of them and the counts, so it is remembered.
         self._memo: dict[_Key, dict[str, str]] = {}
-        # The same, keyed by the selected X-Forwarded-For item when the header is long.
-        self._memo_selected: dict[_Key, dict[str, str]] = {}
         self.x_for = x_for
         self.x_proto = x_proto
         self.x_host = x_host
@@ -246,42 +239,47 @@ class ProxyFix:
         environ[ORIGINAL_KEY] = original
         http_host = original["HTTP_HOST"]
         get = environ.get
-        forwarded_for = get("HTTP_X_FORWARDED_FOR")
+        # X-Forwarded-For differs with every client, so it is read on every request (the
+        # address parse is cached); the other headers are the same request after request
+        # and their combined result is remembered.
+        count = self._x_for
+        if count:
+            forwarded_for = get("HTTP_X_FORWARDED_FOR")
+            if forwarded_for:
+                if count == 1:  # _nth(forwarded_for, 1, _FOR_LIMIT), inlined
+                    end = len(forwarded_for)
+                    start = end - _FOR_LIMIT if end > _FOR_LIMIT else 0
+                    comma = forwarded_for.rfind(",", start)
+                    item = (
+                        None if comma < 0 and start > 0 else forwarded_for[comma + 1 :].strip(" \t")
+                    )
+                else:
+                    item = _nth(forwarded_for, count, _FOR_LIMIT)
+                if item:
+                    address = parse_node(item)
+                    if address is not None:
+                        environ["REMOTE_ADDR"] = address.text
         proto = get("HTTP_X_FORWARDED_PROTO")
         host = get("HTTP_X_FORWARDED_HOST")
         port = get("HTTP_X_FORWARDED_PORT")
         prefix = get("HTTP_X_FORWARDED_PREFIX")
-        if (
-            forwarded_for is None
-            and proto is None
-            and host is None
-            and port is None
-            and prefix is None
-        ):
+        if proto is None and host is None and port is None and prefix is None:
             return self.app(environ, start_response)
-        if forwarded_for is not None and len(forwarded_for) > MEMO_MAX_FOR_LENGTH:
-            # Hashing a long header would make the cost follow its size.  Only the selected
-            # item matters, so select it (from the right) and remember by it instead.
-            count = self._x_for
-            if count == 1:  # the common case, inlined: the text after the last comma
-                comma = forwarded_for.rfind(",", len(forwarded_for) - _FOR_LIMIT)
-                selected = forwarded_for[comma + 1 :].strip(" \t") or None if comma >= 0 else None
-            else:
-                selected = _nth(forwarded_for, count, _FOR_LIMIT) if count else None
-            key = (selected, proto, host, port, prefix, http_host)
-            memo = self._memo_selected
-            for_count = 1
-        else:
-            key = (forwarded_for, proto, host, port, prefix, http_host)
-            memo = self._memo
-            for_count = self._x_for
-        try:
-            writes = memo[key]
-        except KeyError:
-            writes = self._writes(key, for_count)
+        key = (proto, host, port, prefix, http_host)
+        memo = self._memo
+        writes = memo.get(key)  # no try/except: a raised KeyError costs more than a miss
+        if writes is None:
+            writes = self._writes(key)
             # Only short combinations are kept, so the memo's memory stays small whatever
             # clients send (real proxies write short values; long ones are recomputed).
-            if sum(len(text) for text in key if text) <= MEMO_MAX_KEY_LENGTH:
+            size = (
+                len(proto or "")
+                + len(host or "")
+                + len(port or "")
+                + len(prefix or "")
+                + len(http_host or "")
+            )
+            if size <= MEMO_MAX_KEY_LENGTH:
                 if len(memo) >= MEMO_SIZE:
                     memo.clear()
                 memo[key] = writes
@@ -289,19 +287,10 @@ class ProxyFix:
             environ.update(writes)
         return self.app(environ, start_response)
 
-    def _writes(self, key: _Key, for_count: int) -> dict[str, str]:
-        """The environ keys to set for these header values and this ``HTTP_HOST``.
-
-        ``for_count`` is the X-Forwarded-For count to apply to ``key[0]``: ``1`` when the
-        caller already selected the item.
-        """
-        forwarded_for, proto, forwarded_host, forwarded_port, prefix, http_host = key
+    def _writes(self, key: _Key) -> dict[str, str]:
+        """The environ keys to set for these header values and this ``HTTP_HOST``."""
+        proto, forwarded_host, forwarded_port, prefix, http_host = key
         writes: dict[str, str] = {}
-        if for_count and forwarded_for:
-            item = _nth(forwarded_for, for_count, _FOR_LIMIT)
-            address = None if item is None else parse_node(item)
-            if address is not None:
-                writes["REMOTE_ADDR"] = address.text
         count = self._x_proto
         if count and proto:
             item = _nth(proto, count, _SHORT_LIMIT)
