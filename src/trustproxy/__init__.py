@@ -1,7 +1,9 @@
 """trustproxy: see the real client behind reverse proxies, and never a forged one."""
 
 from ._resolve import APPLIED, CONFLICT, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver
+from .asgi import ASGIMiddleware
 from .errors import ConfigError, HeaderError
+from .proxy_headers import ProxyHeadersMiddleware
 from .trust import PRESETS, Hop, TrustPolicy
 from .wsgi import WSGIMiddleware
 
@@ -13,9 +15,11 @@ __all__ = [
     "PRESETS",
     "UNRESOLVED",
     "UNTRUSTED_PEER",
+    "ASGIMiddleware",
     "ConfigError",
     "HeaderError",
     "Hop",
+    "ProxyHeadersMiddleware",
     "Resolution",
     "Resolver",
     "TrustPolicy",
