@@ -194,7 +194,7 @@ def test_host_port_and_server() -> None:
     assert [n for n, _ in seen["headers"]].count(b"host") == 1
     assert (b"host", b"app.internal:8000") in scope["headers"]
     assert seen["server"] == ("example.com", 443)
-    assert seen[ORIGINAL_KEY]["host"] == "app.internal:8000"
+    assert seen[ORIGINAL_KEY] is scope
 
 
 def test_forwarded_port() -> None:
@@ -252,21 +252,38 @@ def test_unsafe_prefix_is_ignored() -> None:
 
 def test_originals_and_resolution() -> None:
     scope = make_scope([(XFF, b"203.0.113.9"), (XFP, b"https")])
+    before = copy.deepcopy(scope)
     seen, app = call(scope)
-    assert seen[ORIGINAL_KEY] == {
-        "client": ("127.0.0.1", 5000),
-        "scheme": "http",
-        "server": ("10.1.1.1", 8000),
-        "root_path": "",
-        "path": "/users",
-        "raw_path": b"/users",
-        "host": "app.internal:8000",
-    }
+    # The server's scope, unchanged, is the record of the originals.
+    assert seen[ORIGINAL_KEY] is scope
+    assert seen[ORIGINAL_KEY] == before
     result = seen[RESOLUTION_KEY]
     assert isinstance(result, trustproxy.Resolution)
     assert result.status == trustproxy.APPLIED
+    assert result.peer.text == "127.0.0.1"
+    assert app.current is None  # no access-log filter exists: nothing tracked
+
+
+def test_current_scope_while_tracking(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trustproxy.asgi, "_tracking", True)
+    seen, app = call(make_scope([(XFF, b"203.0.113.9")]))
     assert app.current is seen
     assert current.get() is None
+
+
+@pytest.mark.parametrize(
+    "server",
+    [pytest.param(["10.1.1.1", 8000], id="list"), pytest.param(("10.9.9.9", 8000), id="tuple")],
+)
+def test_server_name_without_host_header(server: Any) -> None:
+    # No Host line: the server name stays the scope's own, whatever the shape.
+    middleware = ASGIMiddleware(Recorder())
+    for name in ("10.1.1.1", "10.9.9.9"):
+        scope = make_scope([(XFF, b"203.0.113.9"), (XFP, b"https")])
+        scope["headers"] = scope["headers"][1:]
+        scope["server"] = [name, 8000] if isinstance(server, list) else (name, 8000)
+        new = middleware.rewrite(scope)
+        assert new is not None and new["server"] == (name, 443)
 
 
 def test_proto_alone_triggers_only_when_applied() -> None:

@@ -31,6 +31,7 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any, Optional
 
+from . import asgi
 from .asgi import ORIGINAL_KEY, current
 
 __all__ = ["AccessLogFilter"]
@@ -43,7 +44,15 @@ def _address(client: Any) -> Optional[str]:
 
 
 class AccessLogFilter(logging.Filter):
-    """Rewrite the client in uvicorn's and hypercorn's access log records."""
+    """Rewrite the client in uvicorn's and hypercorn's access log records.
+
+    Creating one turns on :data:`trustproxy.asgi.current` for every ASGIMiddleware in
+    the process (it is off until then, to spare requests the cost).
+    """
+
+    def __init__(self, name: str = "") -> None:
+        super().__init__(name)
+        asgi._tracking = True
 
     def filter(self, record: logging.LogRecord) -> bool:
         scope = current.get()

@@ -25,8 +25,9 @@ named like the WSGI environ keys:
 ``scope["trustproxy.resolution"]``
     the :class:`~trustproxy.Resolution` (status, reason, the hops examined…);
 ``scope["trustproxy.orig"]``
-    a dict with the server's values of ``client``, ``scheme``, ``server``,
-    ``root_path``, ``path``, ``raw_path`` and the ``host`` header (``None`` when absent).
+    the server's own scope, unchanged: its ``client``, ``scheme``, ``server``,
+    ``root_path``, ``path``, ``raw_path`` and ``headers`` are the originals (treat it
+    as read-only: it is the server's object).
 
 A request with no forwarding header at all is passed on with the server's own scope,
 without either key.  Header lines are read from the scope's list in order: repeated
@@ -50,7 +51,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Awaitable, Iterable, MutableMapping
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 from ._resolve import CONFLICT, UNRESOLVED, Resolution, Resolver
 from .trust import TrustSpec
@@ -77,11 +78,16 @@ ORIGINAL_KEY = "trustproxy.orig"
 
 #: The new scope of the request being served, while the application runs (``None``
 #: outside).  The access-log integration reads it: servers log from their own scope.
+#: It is set only once an :class:`~trustproxy.accesslog.AccessLogFilter` exists (which
+#: sets ``_tracking``), so requests do not pay for it otherwise.
+_tracking = False
 current: contextvars.ContextVar[Optional[Scope]] = contextvars.ContextVar(
     "trustproxy.current", default=None
 )
 
 _TO_WS = {"http": "ws", "https": "wss"}
+_PLAIN_SIZE = 512
+_CHANGES_SIZE = 1024
 _FROM_WS = {"ws": "http", "wss": "https"}
 _REFUSED = b"400 Bad Request: the forwarding headers of this request cannot be trusted\n"
 
@@ -122,7 +128,12 @@ class ASGIMiddleware:
         # Header name (bytes, lower-case) -> position in the values tuple; ``host`` is
         # read in the same pass.
         self._index = {name.encode("latin-1"): i for i, name in enumerate(names)}
+        self._index[b"host"] = -1
         self._width = len(names)
+        # Header names seen that are already lower case and not ours: skipped with one
+        # set probe.  A bounded cache of names, not of anything about a request.
+        self._plain: set[bytes] = set()
+        self._changes: dict[tuple[int, bool, Any], _Changes] = {}
         # Positions of the headers whose presence means there is work to do.
         triggers = self.resolver.trigger_names
         self._triggers = tuple(i for i, name in enumerate(names) if name in triggers)
@@ -149,6 +160,9 @@ class ASGIMiddleware:
         if new[RESOLUTION_KEY].status in self._refuse:
             await _refuse(kind, send)
             return
+        if not _tracking:
+            await self.app(new, receive, send)
+            return
         token = current.set(new)
         try:
             await self.app(new, receive, send)
@@ -159,28 +173,36 @@ class ASGIMiddleware:
         """The scope the application should see, or ``None`` when no forwarding header
         arrived.  Pure: the given scope is not modified."""
         index = self._index
-        found: Optional[list[Optional[bytes]]] = None
+        plain = self._plain
+        found: Optional[list[Optional[str]]] = None
         host_line: Optional[bytes] = None
         for name, value in scope["headers"]:
-            position = index.get(name)
-            if position is None:
-                if name == b"host":
-                    host_line = value
-                    continue
+            # Membership tests, not method calls: this loop runs for every header of
+            # every request.
+            if name in index:
+                position = index[name]
+            elif name in plain:
+                continue
+            else:
                 # ASGI servers send lower-case names, but the spec only says "should".
                 lower = name.lower()
                 if lower == name:
+                    if len(plain) >= _PLAIN_SIZE:
+                        plain.clear()
+                    plain.add(name)
                     continue
-                if lower == b"host":
-                    host_line = value
+                if lower not in index:
                     continue
-                position = index.get(lower)
-                if position is None:
-                    continue
+                position = index[lower]
+            if position < 0:
+                host_line = value
+                continue
             if found is None:
                 found = [None] * self._width
+            text = value.decode("latin-1")
             previous = found[position]
-            found[position] = value if previous is None else previous + b"," + value
+            # RFC 9110 §5.3: repeated lines are one comma-separated list, in order.
+            found[position] = text if previous is None else previous + "," + text
         if found is None:
             return None
         for position in self._triggers:
@@ -188,77 +210,99 @@ class ASGIMiddleware:
                 break
         else:
             return None
-        decoded = [None if v is None else v.decode("latin-1") for v in found]
         aliases = self._proto_aliases
         if aliases is not None and self._proto_position >= 0:
-            proto = decoded[self._proto_position]
+            proto = found[self._proto_position]
             if proto is not None and "ws" in proto:
-                decoded[self._proto_position] = ",".join(
+                found[self._proto_position] = ",".join(
                     aliases.get(item.strip(" \t"), item) for item in proto.split(",")
                 )
-        values = tuple(decoded)
         client = scope.get("client")
         server = scope.get("server")
         kind_ws = scope["type"] == "websocket"
         scheme = scope.get("scheme") or ("ws" if kind_ws else "http")
-        core_scheme = _FROM_WS.get(scheme, scheme)
         host = None if host_line is None else host_line.decode("latin-1")
         port = server[1] if server else None
         root_path = scope.get("root_path", "")
         result = self.resolver._resolve(
-            client[0] if client else None, values, core_scheme, host, port, root_path
+            client[0] if client else None,
+            tuple(found),
+            _FROM_WS.get(scheme, scheme),
+            host,
+            port,
+            root_path,
         )
         new = dict(scope)
         new[RESOLUTION_KEY] = result
-        new[ORIGINAL_KEY] = {
-            "client": client,
-            "scheme": scope.get("scheme"),
-            "server": server,
-            "root_path": scope.get("root_path"),
-            "path": scope.get("path"),
-            "raw_path": scope.get("raw_path"),
-            "host": host,
-        }
-        if result.applied:
-            _apply(new, result, kind_ws, host, port, root_path)
+        # The server's scope is never edited, so it *is* the record of the originals.
+        new[ORIGINAL_KEY] = scope
+        if not result.applied:
+            return new
+        # The resolver hands back the same Resolution for the same inputs (its memo), so
+        # what it changes is worked out once.  The entry holds the Resolution, so its
+        # id cannot be reused while the entry lives; ``is`` checks it anyway.
+        cache = self._changes
+        key = (id(result), kind_ws, server[0] if server else None)
+        entry = cache.get(key)
+        if entry is None or entry.result is not result:
+            entry = _changes(result, kind_ws, host, port, root_path, server)
+            if len(cache) >= _CHANGES_SIZE:
+                cache.clear()
+            cache[key] = entry
+        new.update(entry.updates)
+        if entry.host is not None:
+            headers = [line for line in scope["headers"] if line[0].lower() != b"host"]
+            headers.insert(0, (b"host", entry.host))
+            new["headers"] = headers
+        added = entry.added
+        if added is not None:
+            path = new.get("path")
+            if path is not None:
+                new["path"] = added + path
+            raw_path = new.get("raw_path")
+            if raw_path is not None:
+                new["raw_path"] = added.encode("latin-1") + raw_path
         return new
 
 
-def _apply(
-    new: Scope,
+class _Changes(NamedTuple):
+    """What a resolution changes in a scope, computed once per resolution."""
+
+    result: Resolution
+    updates: dict[str, Any]  # new values of client, scheme, server, root_path
+    host: Optional[bytes]  # the new Host line, when it changes
+    added: Optional[str]  # the prefix put in front of path and raw_path
+
+
+def _changes(
     result: Resolution,
     kind_ws: bool,
     host: Optional[str],
     port: Optional[int],
     root_path: str,
-) -> None:
+    server: Optional[tuple[str, Optional[int]]],
+) -> _Changes:
     applied = result.applied
+    updates: dict[str, Any] = {}
     if "for" in applied:
-        new["client"] = (result.client, result.client_port or 0)
+        updates["client"] = (result.client, result.client_port or 0)
     if "proto" in applied:
-        new["scheme"] = _TO_WS[result.scheme] if kind_ws else result.scheme
+        updates["scheme"] = _TO_WS[result.scheme] if kind_ws else result.scheme
     new_host = result.host
+    host_line = None
     if new_host is not None and new_host != host:
-        encoded = new_host.encode("latin-1")
-        headers = [line for line in new["headers"] if line[0].lower() != b"host"]
-        headers.insert(0, (b"host", encoded))
-        new["headers"] = headers
-    if (new_host is not None and new_host != host) or result.port != port:
-        server = new.get("server")
+        host_line = new_host.encode("latin-1")
+    if host_line is not None or result.port != port:
         name = _server_name(new_host) if new_host is not None else (server[0] if server else None)
         if name is not None and name.startswith("["):
             name = name[1:-1]
         if name is not None and result.port is not None:
-            new["server"] = (name, result.port)
+            updates["server"] = (name, result.port)
+    added = None
     if "prefix" in applied:
         added = result.prefix[: len(result.prefix) - len(root_path)]
-        new["root_path"] = result.prefix
-        path = new.get("path")
-        if path is not None:
-            new["path"] = added + path
-        raw_path = new.get("raw_path")
-        if raw_path is not None:
-            new["raw_path"] = added.encode("latin-1") + raw_path
+        updates["root_path"] = result.prefix
+    return _Changes(result, updates, host_line, added)
 
 
 async def _refuse(kind: str, send: Send) -> None:
