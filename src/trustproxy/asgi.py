@@ -87,7 +87,7 @@ current: contextvars.ContextVar[Optional[Scope]] = contextvars.ContextVar(
 
 _TO_WS = {"http": "ws", "https": "wss"}
 _PLAIN_SIZE = 512
-_CHANGES_SIZE = 1024
+_MEMO_SIZE = 1024
 _FROM_WS = {"ws": "http", "wss": "https"}
 _REFUSED = b"400 Bad Request: the forwarding headers of this request cannot be trusted\n"
 
@@ -96,6 +96,15 @@ def _server_name(host: str) -> str:
     if host.endswith("]") or ":" not in host:
         return host
     return host.rsplit(":", 1)[0]
+
+
+class _Changes(NamedTuple):
+    """What a resolution changes in a scope, computed once per resolution."""
+
+    result: Resolution
+    updates: dict[str, Any]  # new values of client, scheme, server, root_path
+    host: Optional[bytes]  # the new Host line, when it changes
+    added: Optional[str]  # the prefix put in front of path and raw_path
 
 
 class ASGIMiddleware:
@@ -133,7 +142,9 @@ class ASGIMiddleware:
         # Header names seen that are already lower case and not ours: skipped with one
         # set probe.  A bounded cache of names, not of anything about a request.
         self._plain: set[bytes] = set()
-        self._changes: dict[tuple[int, bool, Any], _Changes] = {}
+        self._memo: Optional[dict[tuple[Any, ...], _Changes]] = (
+            None if self.resolver._memo is None else {}
+        )
         # Positions of the headers whose presence means there is work to do.
         triggers = self.resolver.trigger_names
         self._triggers = tuple(i for i, name in enumerate(names) if name in triggers)
@@ -174,7 +185,7 @@ class ASGIMiddleware:
         arrived.  Pure: the given scope is not modified."""
         index = self._index
         plain = self._plain
-        found: Optional[list[Optional[str]]] = None
+        found: Optional[list[Optional[bytes]]] = None
         host_line: Optional[bytes] = None
         for name, value in scope["headers"]:
             # Membership tests, not method calls: this loop runs for every header of
@@ -199,10 +210,9 @@ class ASGIMiddleware:
                 continue
             if found is None:
                 found = [None] * self._width
-            text = value.decode("latin-1")
             previous = found[position]
             # RFC 9110 §5.3: repeated lines are one comma-separated list, in order.
-            found[position] = text if previous is None else previous + "," + text
+            found[position] = value if previous is None else previous + b"," + value
         if found is None:
             return None
         for position in self._triggers:
@@ -210,51 +220,47 @@ class ASGIMiddleware:
                 break
         else:
             return None
-        aliases = self._proto_aliases
-        if aliases is not None and self._proto_position >= 0:
-            proto = found[self._proto_position]
-            if proto is not None and "ws" in proto:
-                found[self._proto_position] = ",".join(
-                    aliases.get(item.strip(" \t"), item) for item in proto.split(",")
-                )
-        client = scope.get("client")
-        server = scope.get("server")
-        kind_ws = scope["type"] == "websocket"
-        scheme = scope.get("scheme") or ("ws" if kind_ws else "http")
-        host = None if host_line is None else host_line.decode("latin-1")
-        port = server[1] if server else None
-        root_path = scope.get("root_path", "")
-        result = self.resolver._resolve(
-            client[0] if client else None,
-            tuple(found),
-            _FROM_WS.get(scheme, scheme),
-            host,
-            port,
-            root_path,
-        )
+        try:
+            # uvicorn, hypercorn and daphne always send these; subscripts beat .get().
+            client = scope["client"]
+            server = scope["server"]
+            scheme = scope["scheme"]
+            root_path = scope["root_path"]
+        except KeyError:
+            client = scope.get("client")
+            server = scope.get("server")
+            scheme = scope.get("scheme")
+            root_path = scope.get("root_path", "")
+        peer = client[0] if client else None
+        kind = scope["type"]
+        memo = self._memo
+        if memo is None:
+            entry = self._work(peer, server, kind, scheme, root_path, host_line, found)
+        else:
+            # Everything the outcome depends on, as it arrived.  Like the resolver's own
+            # memo: bounded, emptied when full, off when the policy holds a callable.
+            key = (
+                peer, kind, scheme, root_path, host_line, tuple(found),
+                server[0] if server else None, server[1] if server else None,
+            )  # fmt: skip
+            cached = memo.get(key)
+            if cached is None:
+                cached = self._work(peer, server, kind, scheme, root_path, host_line, found)
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                memo[key] = cached
+            entry = cached
+        result, updates, new_host, added = entry
         new = dict(scope)
         new[RESOLUTION_KEY] = result
         # The server's scope is never edited, so it *is* the record of the originals.
         new[ORIGINAL_KEY] = scope
-        if not result.applied:
-            return new
-        # The resolver hands back the same Resolution for the same inputs (its memo), so
-        # what it changes is worked out once.  The entry holds the Resolution, so its
-        # id cannot be reused while the entry lives; ``is`` checks it anyway.
-        cache = self._changes
-        key = (id(result), kind_ws, server[0] if server else None)
-        entry = cache.get(key)
-        if entry is None or entry.result is not result:
-            entry = _changes(result, kind_ws, host, port, root_path, server)
-            if len(cache) >= _CHANGES_SIZE:
-                cache.clear()
-            cache[key] = entry
-        new.update(entry.updates)
-        if entry.host is not None:
+        if updates:
+            new.update(updates)
+        if new_host is not None:
             headers = [line for line in scope["headers"] if line[0].lower() != b"host"]
-            headers.insert(0, (b"host", entry.host))
+            headers.insert(0, (b"host", new_host))
             new["headers"] = headers
-        added = entry.added
         if added is not None:
             path = new.get("path")
             if path is not None:
@@ -264,14 +270,37 @@ class ASGIMiddleware:
                 new["raw_path"] = added.encode("latin-1") + raw_path
         return new
 
-
-class _Changes(NamedTuple):
-    """What a resolution changes in a scope, computed once per resolution."""
-
-    result: Resolution
-    updates: dict[str, Any]  # new values of client, scheme, server, root_path
-    host: Optional[bytes]  # the new Host line, when it changes
-    added: Optional[str]  # the prefix put in front of path and raw_path
+    def _work(
+        self,
+        peer: Optional[str],
+        server: Any,
+        kind: str,
+        scheme: Optional[str],
+        root_path: Optional[str],
+        host_line: Optional[bytes],
+        found: list[Optional[bytes]],
+    ) -> _Changes:
+        """Decode, resolve, and work out what changes in the scope."""
+        values = [None if v is None else v.decode("latin-1") for v in found]
+        aliases = self._proto_aliases
+        position = self._proto_position
+        if aliases is not None and position >= 0:
+            proto = values[position]
+            if proto is not None and "ws" in proto:
+                values[position] = ",".join(
+                    aliases.get(item.strip(" \t"), item) for item in proto.split(",")
+                )
+        kind_ws = kind == "websocket"
+        scheme = scheme or ("ws" if kind_ws else "http")
+        root_path = root_path or ""
+        host = None if host_line is None else host_line.decode("latin-1")
+        port = server[1] if server else None
+        result = self.resolver._resolve(
+            peer, tuple(values), _FROM_WS.get(scheme, scheme), host, port, root_path
+        )
+        if not result.applied:
+            return _Changes(result, {}, None, None)
+        return _changes(result, kind_ws, host, port, root_path, server)
 
 
 def _changes(
