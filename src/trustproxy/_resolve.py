@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Callable, NamedTuple, Optional, TypeVar, Union
 
-from ._address import parse_node, parse_port
+from ._address import MISSING, parse_node, parse_port
 from ._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from ._values import DEFAULT_PORTS, host_port, valid_prefix, valid_scheme
 from .errors import ConfigError
@@ -70,6 +70,10 @@ X_FORWARDED = {
 }
 
 K = TypeVar("K")
+
+# NamedTuple's generated __new__ is a Python function; tuple.__new__ builds the same
+# object in C.  Used on the per-request path only.
+_new = tuple.__new__
 Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
 
 
@@ -230,10 +234,9 @@ class Resolver:
         memo = self._memo
         if memo is not None:
             key = (peer, values, scheme, host, port, prefix)
-            try:
-                return memo[key]
-            except KeyError:
-                pass
+            cached = memo.get(key, MISSING)
+            if cached is not MISSING:
+                return cached  # type: ignore[no-any-return]
         peer_hop = self.policy.peer(peer)
         if peer_hop.trusted_by is None:
             result = Resolution(
@@ -468,17 +471,20 @@ class Resolver:
             elif checked:
                 new_prefix = checked + prefix
                 applied.append("prefix")
-        return Resolution(
-            APPLIED,
-            reason,
-            address,
-            client_port,
-            new_scheme,
-            new_host,
-            new_port,
-            new_prefix,
-            tuple(trail),
-            proxies,
-            tuple(applied),
-            tuple(ignored),
+        return _new(
+            Resolution,
+            (
+                APPLIED,
+                reason,
+                address,
+                client_port,
+                new_scheme,
+                new_host,
+                new_port,
+                new_prefix,
+                tuple(trail),
+                proxies,
+                tuple(applied),
+                tuple(ignored),
+            ),
         )

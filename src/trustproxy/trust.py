@@ -25,7 +25,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional, Union
 
-from ._address import CACHE_SIZE, Address, parse_node
+from ._address import CACHE_SIZE, MISSING, Address, parse_node
 from .errors import ConfigError
 
 __all__ = ["PRESETS", "Hop", "TrustPolicy", "TrustSpec"]
@@ -165,6 +165,10 @@ class TrustPolicy:
                     ipaddress.ip_network(preset_network), f"{preset_network} ({name})"
                 )
             return name
+        if "%" in entry:
+            # A zone id (RFC 4007 §11) names an interface of this host; trust is decided on
+            # addresses alone, so "fe80::1%eth0" would silently trust fe80::1 on every link.
+            raise ConfigError(f"trusted entry {entry!r} has a zone id; write the address alone")
         try:
             network = ipaddress.ip_network(entry, strict=True)
         except ValueError as error:
@@ -208,15 +212,14 @@ class TrustPolicy:
         """Parse one node and say whether it is trusted; ``None`` if it is not an address."""
         cache = self._cache
         if cache is not None:
-            try:
-                return cache[text]
-            except KeyError:
-                pass
+            cached = cache.get(text, MISSING)
+            if cached is not MISSING:
+                return cached  # type: ignore[no-any-return]
         address = parse_node(text)
         result = (
             None
             if address is None
-            else Hop(text, address.text, address.port, self.trusted_by(address))
+            else tuple.__new__(Hop, (text, address.text, address.port, self.trusted_by(address)))
         )
         if cache is not None:
             if len(cache) >= CACHE_SIZE:

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional, Union
 
 from ._resolve import Resolver
+from ._warn import note
 from .trust import TrustSpec
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ class WSGIMiddleware:
             get("SCRIPT_NAME", ""),
         )
         environ[RESOLUTION_KEY] = result
+        note(result)
         original_host = get("HTTP_HOST")
         environ[ORIGINAL_KEY] = {
             "REMOTE_ADDR": get("REMOTE_ADDR"),
