@@ -235,3 +235,22 @@ def test_django_wrapped_asgi(django_setup: None) -> None:
         application = importlib.import_module("django_site.asgi").application
         response = asyncio.run(scenario(application))
         assert response.json() == DJANGO_EXPECTED
+
+
+# -- The docs show exactly the recipes ----------------------------------------------------
+
+
+def test_docs_show_the_recipes() -> None:
+    import re
+
+    doc = (ROOT / "docs" / "frameworks.md").read_text(encoding="utf-8")
+    shown = re.findall(r"<!-- recipe: (\S+) -->\n```\w+\n(.*?)```", doc, re.S)
+    assert shown, "no recipe blocks found"
+    for path, code in shown:
+        assert (ROOT / path).read_text(encoding="utf-8") == code, path
+    recipes = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "docs" / "recipes").rglob("*")
+        if path.suffix in (".py", ".json") and path.name != "__init__.py"
+    }
+    assert recipes == {path for path, _ in shown}

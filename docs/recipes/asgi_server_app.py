@@ -1,7 +1,7 @@
 """An ASGI application behind a proxy, for uvicorn or hypercorn.
 
-    uvicorn asgi_server_app:app --no-proxy-headers --log-config uvicorn-log-config.json
-    hypercorn asgi_server_app:app --access-logfile - --log-config json:hypercorn-log-config.json
+uvicorn asgi_server_app:app --no-proxy-headers --log-config uvicorn-log-config.json
+hypercorn asgi_server_app:app --access-logfile - --log-config json:hypercorn-log-config.json
 """
 
 from __future__ import annotations

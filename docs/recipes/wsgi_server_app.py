@@ -1,6 +1,6 @@
 """A WSGI application behind a proxy, for gunicorn.
 
-    gunicorn wsgi_server_app:app --access-logfile -
+gunicorn wsgi_server_app:app --access-logfile -
 """
 
 from __future__ import annotations

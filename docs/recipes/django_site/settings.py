@@ -1,7 +1,7 @@
 """A minimal Django project behind a proxy.  The trustproxy part is MIDDLEWARE and
 TRUSTPROXY; the rest is what any project has."""
 
-SECRET_KEY = "recipe-only-not-a-secret"  # noqa: S105
+SECRET_KEY = "recipe-only-not-a-secret"
 DEBUG = False
 ROOT_URLCONF = "django_site.urls"
 INSTALLED_APPS: list[str] = []
