@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from typing import Any, Optional
 
 import pytest
@@ -340,3 +341,20 @@ def test_rewrite_is_pure() -> None:
     assert first is not None and second is not None and first is not second
     assert first["client"] == second["client"] == ("203.0.113.9", 0)
     assert scope["client"] == ("127.0.0.1", 5000)
+
+
+def test_runtime_warning_through_the_trustproxy_logger(caplog: pytest.LogCaptureFixture) -> None:
+    # Same cause 50 times (the middleware's memo answers all but the first): one line.
+    middleware = ASGIMiddleware(Recorder())
+    with caplog.at_level(logging.WARNING, logger="trustproxy"):
+        for _ in range(50):
+            run(middleware, make_scope([(XFF, b"1.2.3.4")], client=("10.78.0.1", 1)))
+    records = [r for r in caplog.records if r.name == "trustproxy"]
+    assert len(records) == 1
+    assert "10.78.0.1" in records[0].getMessage()
+
+
+def test_healthy_requests_log_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="trustproxy"):
+        call(make_scope([(XFF, b"203.0.113.9"), (XFP, b"https")]))
+    assert [r for r in caplog.records if r.name == "trustproxy"] == []

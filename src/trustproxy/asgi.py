@@ -53,7 +53,8 @@ import contextvars
 from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable, NamedTuple, Optional, Union
 
-from ._resolve import CONFLICT, UNRESOLVED, Resolution, Resolver
+from ._resolve import APPLIED, CONFLICT, UNRESOLVED, Resolution, Resolver
+from ._warn import note
 from .trust import TrustSpec
 
 __all__ = [
@@ -105,6 +106,7 @@ class _Changes(NamedTuple):
     updates: dict[str, Any]  # new values of client, scheme, server, root_path
     host: Optional[bytes]  # the new Host line, when it changes
     added: Optional[str]  # the prefix put in front of path and raw_path
+    notable: bool  # worth a runtime warning (trustproxy._warn)
 
 
 class ASGIMiddleware:
@@ -250,7 +252,9 @@ class ASGIMiddleware:
                     memo.clear()
                 memo[key] = cached
             entry = cached
-        result, updates, new_host, added = entry
+        result, updates, new_host, added, notable = entry
+        if notable:
+            note(result)
         new = dict(scope)
         new[RESOLUTION_KEY] = result
         # The server's scope is never edited, so it *is* the record of the originals.
@@ -299,7 +303,7 @@ class ASGIMiddleware:
             peer, tuple(values), _FROM_WS.get(scheme, scheme), host, port, root_path
         )
         if not result.applied:
-            return _Changes(result, {}, None, None)
+            return _Changes(result, {}, None, None, _notable(result))
         return _changes(result, kind_ws, host, port, root_path, server)
 
 
@@ -331,7 +335,11 @@ def _changes(
     if "prefix" in applied:
         added = result.prefix[: len(result.prefix) - len(root_path)]
         updates["root_path"] = result.prefix
-    return _Changes(result, updates, host_line, added)
+    return _Changes(result, updates, host_line, added, _notable(result))
+
+
+def _notable(result: Resolution) -> bool:
+    return result.status != APPLIED or bool(result.ignored)
 
 
 async def _refuse(kind: str, send: Send) -> None:
