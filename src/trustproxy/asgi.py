@@ -103,7 +103,7 @@ class _Changes(NamedTuple):
     """What a resolution changes in a scope, computed once per resolution."""
 
     result: Resolution
-    updates: dict[str, Any]  # new values of client, scheme, server, root_path
+    updates: dict[str, Any]  # the Resolution; new client, scheme, server, root_path
     host: Optional[bytes]  # the new Host line, when it changes
     added: Optional[str]  # the prefix put in front of path and raw_path
     notable: bool  # worth a runtime warning (trustproxy._warn)
@@ -255,12 +255,10 @@ class ASGIMiddleware:
         result, updates, new_host, added, notable = entry
         if notable:
             note(result)
-        new = dict(scope)
-        new[RESOLUTION_KEY] = result
-        # The server's scope is never edited, so it *is* the record of the originals.
+        # ``updates`` holds the Resolution and every new value; the server's scope is
+        # never edited, so it *is* the record of the originals.
+        new = {**scope, **updates}
         new[ORIGINAL_KEY] = scope
-        if updates:
-            new.update(updates)
         if new_host is not None:
             headers = [line for line in scope["headers"] if line[0].lower() != b"host"]
             headers.insert(0, (b"host", new_host))
@@ -303,7 +301,7 @@ class ASGIMiddleware:
             peer, tuple(values), _FROM_WS.get(scheme, scheme), host, port, root_path
         )
         if not result.applied:
-            return _Changes(result, {}, None, None, _notable(result))
+            return _Changes(result, {RESOLUTION_KEY: result}, None, None, _notable(result))
         return _changes(result, kind_ws, host, port, root_path, server)
 
 
@@ -316,7 +314,7 @@ def _changes(
     server: Optional[tuple[str, Optional[int]]],
 ) -> _Changes:
     applied = result.applied
-    updates: dict[str, Any] = {}
+    updates: dict[str, Any] = {RESOLUTION_KEY: result}
     if "for" in applied:
         updates["client"] = (result.client, result.client_port or 0)
     if "proto" in applied:
