@@ -254,3 +254,23 @@ def test_docs_show_the_recipes() -> None:
         if path.suffix in (".py", ".json") and path.name != "__init__.py"
     }
     assert recipes == {path for path, _ in shown}
+
+
+def test_django_middleware_is_async_under_asgi(django_setup: None) -> None:
+    from asgiref.sync import iscoroutinefunction
+    from django.test import AsyncClient, override_settings
+
+    from trustproxy.django import TrustProxyMiddleware
+
+    async def get_response(request: Any) -> Any:
+        return request
+
+    assert iscoroutinefunction(TrustProxyMiddleware(get_response))
+    assert not iscoroutinefunction(TrustProxyMiddleware(lambda request: request))
+
+    async def scenario() -> Any:
+        return await AsyncClient().get("/", headers={"X-Forwarded-For": "unknown"})
+
+    with override_settings(TRUSTPROXY={"strict": True}):
+        response = asyncio.run(scenario())
+    assert response.status_code == 400

@@ -16,7 +16,8 @@ to wrapping the WSGI or ASGI application.
         "strict": False,  # True: answer 400 when the headers cannot be resolved
     }
 
-It works for both Django request kinds (WSGI and ASGI) and rewrites, when the core says
+It works for both Django request kinds (WSGI and ASGI; under ASGI it runs as async
+middleware, without a thread hop) and rewrites, when the core says
 so, ``request.META``'s ``REMOTE_ADDR``, ``REMOTE_PORT``, ``HTTP_HOST``, ``SERVER_NAME``,
 ``SERVER_PORT``, ``SCRIPT_NAME`` and ``wsgi.url_scheme`` (so ``request.is_secure()``,
 ``request.get_host()`` and ``request.build_absolute_uri()`` see the forwarded values),
@@ -38,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import get_script_prefix, set_script_prefix
@@ -71,9 +73,9 @@ class TrustProxyMiddleware:
     """
 
     sync_capable = True
-    async_capable = False
+    async_capable = True
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         options = dict(getattr(settings, "TRUSTPROXY", {}))
         unknown = sorted(set(options) - set(_OPTIONS))
@@ -84,8 +86,44 @@ class TrustProxyMiddleware:
         strict = bool(options.pop("strict", False))
         self._adapter = WSGIMiddleware(_keep, **options)
         self._refuse = {CONFLICT, UNRESOLVED} if strict else {CONFLICT}
+        # Under ASGI Django hands an async get_response: stay async, no thread hop.
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> Any:
+        if self._async:
+            return self._acall(request)
+        refused, script_name = self._apply(request)
+        if refused is not None:
+            return refused
+        if script_name is None:
+            return self.get_response(request)
+        # reverse() reads the script prefix, a per-thread (per-task) value the handler set
+        # from the server's SCRIPT_NAME; put it back afterwards for whoever reads it next.
+        previous = get_script_prefix()
+        set_script_prefix(script_name)
+        try:
+            return self.get_response(request)
+        finally:
+            set_script_prefix(previous)
+
+    async def _acall(self, request: HttpRequest) -> Any:
+        refused, script_name = self._apply(request)
+        if refused is not None:
+            return refused
+        if script_name is None:
+            return await self.get_response(request)
+        previous = get_script_prefix()
+        set_script_prefix(script_name)
+        try:
+            return await self.get_response(request)
+        finally:
+            set_script_prefix(previous)
+
+    def _apply(self, request: HttpRequest) -> tuple[Optional[HttpResponse], Optional[str]]:
+        """Rewrite the request; return a 400 response to send instead, and the new
+        script prefix when a prefix was forwarded."""
         meta = request.META
         scope: Optional[dict[str, Any]] = getattr(request, "scope", None)
         if scope is not None and "wsgi.url_scheme" not in meta:
@@ -94,12 +132,12 @@ class TrustProxyMiddleware:
         self._adapter(meta, cast("StartResponse", None))
         result = meta.get(RESOLUTION_KEY)
         if result is None:
-            return self.get_response(request)
+            return None, None
         if result.status in self._refuse:
             return HttpResponseBadRequest(
                 "400 Bad Request: the forwarding headers of this request cannot be trusted\n",
                 content_type="text/plain; charset=utf-8",
-            )
+            ), None
         applied = result.applied
         if scope is not None and applied:
             new = dict(scope)
@@ -113,14 +151,7 @@ class TrustProxyMiddleware:
             new[ORIGINAL_KEY] = meta[ORIGINAL_KEY]
             request.scope = new
         if "prefix" not in applied:
-            return self.get_response(request)
-        script_name = meta["SCRIPT_NAME"]
+            return None, None
+        script_name: str = meta["SCRIPT_NAME"]
         request.path = script_name.rstrip("/") + "/" + request.path_info.lstrip("/")
-        # reverse() reads the script prefix, a per-thread (per-task) value the handler set
-        # from the server's SCRIPT_NAME; put it back afterwards for whoever reads it next.
-        previous = get_script_prefix()
-        set_script_prefix(script_name)
-        try:
-            return self.get_response(request)
-        finally:
-            set_script_prefix(previous)
+        return None, script_name
