@@ -44,7 +44,7 @@ WebSocket scope the answer is a ``websocket.close`` with code 1008 (policy viola
 RFC 6455 §7.4.1), which the server turns into a 403 refusal of the handshake.
 
 The server's access log is written from the server's scope, so it still shows the
-proxy; see :mod:`trustproxy.logging` for the filter that makes it show the client.
+proxy; see :mod:`trustproxy.accesslog` for the filter that makes it show the client.
 """
 
 from __future__ import annotations
