@@ -11,9 +11,17 @@ from typing import Any, Optional
 import pytest
 
 import trustproxy
+import trustproxy._warn
 from trustproxy.asgi import ORIGINAL_KEY, RESOLUTION_KEY, ASGIMiddleware, current
 
 Scope = dict[str, Any]
+
+
+@pytest.fixture(autouse=True)
+def _own_warning_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runtime warnings are rate-limited process-wide; give each test its own limiter so
+    these tests neither exhaust nor depend on the shared one."""
+    monkeypatch.setattr(trustproxy._warn, "_default", trustproxy._warn.Limiter())
 
 
 def make_scope(
@@ -25,6 +33,7 @@ def make_scope(
     root_path: str = "",
     path: str = "/users",
 ) -> Scope:
+
     scope: Scope = {
         "type": kind,
         "asgi": {"version": "3.0"},

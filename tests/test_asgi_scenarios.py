@@ -9,6 +9,7 @@ from typing import Any, Optional
 import pytest
 
 import trustproxy
+import trustproxy._warn
 from scenarios import SCENARIOS, Scenario, server_name
 from trustproxy import ASGIMiddleware
 from trustproxy.asgi import ORIGINAL_KEY, RESOLUTION_KEY
@@ -18,6 +19,13 @@ Scope = dict[str, Any]
 PEER_PORT = 54321
 PATH = "/index"
 WS = {"http": "ws", "https": "wss"}
+
+
+@pytest.fixture(autouse=True)
+def _own_warning_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runtime warnings are rate-limited process-wide; give each test its own limiter so
+    these tests neither exhaust nor depend on the shared one."""
+    monkeypatch.setattr(trustproxy._warn, "_default", trustproxy._warn.Limiter())
 
 
 def wire(text: str) -> bytes:

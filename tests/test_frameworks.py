@@ -15,6 +15,17 @@ from typing import Any
 
 import pytest
 
+import trustproxy
+import trustproxy._warn
+
+
+@pytest.fixture(autouse=True)
+def _own_warning_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runtime warnings are rate-limited process-wide; give each test its own limiter so
+    these tests neither exhaust nor depend on the shared one."""
+    monkeypatch.setattr(trustproxy._warn, "_default", trustproxy._warn.Limiter())
+
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "docs" / "recipes"))
 

@@ -8,11 +8,19 @@ from typing import Any
 import pytest
 
 import trustproxy
+import trustproxy._warn
 from test_asgi import Recorder, make_scope, run
 from trustproxy import ConfigError, ProxyHeadersMiddleware
 
 XFF = b"x-forwarded-for"
 XFP = b"x-forwarded-proto"
+
+
+@pytest.fixture(autouse=True)
+def _own_warning_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runtime warnings are rate-limited process-wide; give each test its own limiter so
+    these tests neither exhaust nor depend on the shared one."""
+    monkeypatch.setattr(trustproxy._warn, "_default", trustproxy._warn.Limiter())
 
 
 def seen(trusted_hosts: Any, headers: list[tuple[bytes, bytes]], **scope: Any) -> dict[str, Any]:
