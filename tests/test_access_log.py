@@ -15,13 +15,32 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ROOT / "docs" / "recipes"
 CLIENT = "203.0.113.50"
 
 
-def serve_once(command: list[str]) -> tuple[str, str]:
+def http_get(port: int) -> str:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("GET", "/", headers={"X-Forwarded-For": CLIENT})
+    body = connection.getresponse().read().decode()
+    connection.close()
+    return body
+
+
+def websocket_get(port: int) -> str:
+    from websockets.sync.client import connect
+
+    headers = {"X-Forwarded-For": CLIENT, "X-Forwarded-Proto": "https"}
+    with connect(f"ws://127.0.0.1:{port}/", additional_headers=headers, open_timeout=60) as ws:
+        message = ws.recv(timeout=60)
+    assert isinstance(message, str)
+    return message
+
+
+def serve_once(command: list[str], request: Callable[[int], str] = http_get) -> tuple[str, str]:
     """Run ``command`` (``{fd}`` is the listening socket) for one request; return the
     response body and everything the server wrote."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -39,10 +58,7 @@ def serve_once(command: list[str]) -> tuple[str, str]:
     )  # fmt: skip
     listener.close()
     try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        connection.request("GET", "/", headers={"X-Forwarded-For": CLIENT})
-        body = connection.getresponse().read().decode()
-        connection.close()
+        body = request(port)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -109,3 +125,23 @@ def test_hypercorn_access_log_without_the_filter_shows_the_proxy() -> None:
     lines = access_lines(output)
     assert len(lines) == 1, output
     assert "127.0.0.1:" in lines[0] and CLIENT not in lines[0], lines[0]
+
+
+def test_uvicorn_websocket_log_shows_the_client() -> None:
+    body, output = serve_once([*UVICORN, "--log-config", "uvicorn-log-config.json"], websocket_get)
+    assert body == f"wss://{CLIENT}"
+    lines = [line for line in output.splitlines() if '"WebSocket /"' in line]
+    assert len(lines) == 1, output
+    assert f"{CLIENT}:0 - " in lines[0] and "127.0.0.1" not in lines[0], lines[0]
+
+
+def test_hypercorn_websocket_log_shows_the_client() -> None:
+    body, output = serve_once(
+        [sys.executable, "-m", "hypercorn", "asgi_server_app:app", "--bind", "fd://{fd}",
+         "--access-logfile", "-", "--log-config", "json:hypercorn-log-config.json"],
+        websocket_get,
+    )  # fmt: skip
+    assert body == f"wss://{CLIENT}"
+    lines = [line for line in output.splitlines() if '"GET / ' in line]
+    assert lines, output
+    assert all(line.startswith(f"{CLIENT}:0 ") for line in lines), lines

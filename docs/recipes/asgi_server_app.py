@@ -12,12 +12,16 @@ from trustproxy import ASGIMiddleware
 
 
 async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] != "http":
-        return
-    body = f"{scope['scheme']}://{scope['client'][0]}\n".encode()
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain")]})  # fmt: skip
-    await send({"type": "http.response.body", "body": body})
+    if scope["type"] == "http":
+        body = f"{scope['scheme']}://{scope['client'][0]}\n".encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+    elif scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": f"{scope['scheme']}://{scope['client'][0]}"})
+        await send({"type": "websocket.close"})
 
 
 # The proxy (nginx, HAProxy…) connects from this machine; list your own proxies.

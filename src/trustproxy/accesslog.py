@@ -12,7 +12,8 @@ drops a record.
 
 Records it understands:
 
-* uvicorn (``uvicorn.access``): ``args[0]`` is ``"host:port"`` of ``scope["client"]``;
+* uvicorn (``uvicorn.access``, and ``uvicorn.error`` for WebSocket handshakes):
+  ``args[0]`` is ``"host:port"`` of ``scope["client"]``;
 * hypercorn (``hypercorn.access``): ``args`` is the atoms mapping, ``"h"`` is
   ``"host:port"``.
 
