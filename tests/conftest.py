@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+import trustproxy._warn
 
 settings.register_profile(
     "ci",
@@ -21,3 +24,10 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
+
+
+@pytest.fixture(autouse=True)
+def fresh_warning_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with an empty process-wide warning limiter, so whether a warning
+    is logged never depends on which tests ran before."""
+    monkeypatch.setattr(trustproxy._warn, "_default", trustproxy._warn.Limiter())

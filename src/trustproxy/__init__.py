@@ -2,8 +2,10 @@
 
 from ._forwarded import parse_forwarded
 from ._resolve import APPLIED, CONFLICT, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver
+from .asgi import ASGIMiddleware
 from .errors import ConfigError, HeaderError
 from .presets import load_networks
+from .proxy_headers import ProxyHeadersMiddleware
 from .proxyfix import ProxyFix
 from .trust import PRESETS, Hop, TrustPolicy
 from .wsgi import WSGIMiddleware
@@ -16,10 +18,12 @@ __all__ = [
     "PRESETS",
     "UNRESOLVED",
     "UNTRUSTED_PEER",
+    "ASGIMiddleware",
     "ConfigError",
     "HeaderError",
     "Hop",
     "ProxyFix",
+    "ProxyHeadersMiddleware",
     "Resolution",
     "Resolver",
     "TrustPolicy",

@@ -1,0 +1,36 @@
+"""Starlette behind a proxy: ``add_middleware``, or wrap the application."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from trustproxy import ASGIMiddleware
+
+
+async def home(request: Request) -> Response:
+    assert request.client is not None
+    return JSONResponse(
+        {
+            "client": request.client.host,
+            "scheme": request.url.scheme,
+            "url": str(request.url_for("home")),
+        }
+    )
+
+
+async def login(request: Request) -> Response:
+    return RedirectResponse(request.url_for("home"))
+
+
+routes = [Route("/", home, name="home"), Route("/login", login)]
+FIELDS = ("for", "proto", "host", "prefix")
+
+# Either add it as a middleware…
+app = Starlette(routes=routes)
+app.add_middleware(ASGIMiddleware, trusted="loopback", fields=FIELDS)
+
+# …or wrap the application.
+wrapped = ASGIMiddleware(Starlette(routes=routes), trusted="loopback", fields=FIELDS)

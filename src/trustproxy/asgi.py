@@ -1,0 +1,359 @@
+"""The ASGI adapter: translate between an ASGI scope and the pure core.
+
+:class:`ASGIMiddleware` handles ``http`` and ``websocket`` scopes; ``lifespan`` and any
+other scope type is passed on untouched.  When a trusted proxy forwarded the request it
+calls the application with a **new scope** (a shallow copy of the server's, never the
+server's own dict, which stays as it was) in which, as the core decides:
+
+===============  ==============================================================
+``client``       ``(address, port)``: the client address (canonical) and the port
+                 the forwarded item carried, or ``0`` when it carried none (the
+                 proxy's port would be a lie; ``0`` is what uvicorn reports too)
+``scheme``       ``http``/``https``; ``ws``/``wss`` on a WebSocket scope
+``headers``      a new list in which the ``host`` line holds the forwarded Host
+                 (added when the request had none); every other line is kept
+``server``       ``(host name, port)`` of the forwarded Host / port
+``root_path``    the forwarded prefix *prepended* to the existing root path
+``path``         the same prefix prepended, so that ``path`` still starts with
+                 ``root_path`` (the convention of uvicorn >= 0.26, Starlette,
+                 Django and Quart); ``raw_path`` likewise when present
+===============  ==============================================================
+
+Two scope keys are added to the new scope whenever a forwarding header was present,
+named like the WSGI environ keys:
+
+``scope["trustproxy.resolution"]``
+    the :class:`~trustproxy.Resolution` (status, reason, the hops examined…);
+``scope["trustproxy.orig"]``
+    the server's own scope, unchanged: its ``client``, ``scheme``, ``server``,
+    ``root_path``, ``path``, ``raw_path`` and ``headers`` are the originals (treat it
+    as read-only: it is the server's object).
+
+A request with no forwarding header at all is passed on with the server's own scope,
+without either key.  Header lines are read from the scope's list in order: repeated
+lines of one header are joined with ``,`` (RFC 9110 §5.3), names are compared without
+regard to case, values are decoded as latin-1 (RFC 9110 §5.5: octets, not text).
+
+A peer of ``None`` (``scope["client"]`` absent or ``None``: a UNIX socket) is trusted
+only when the policy holds the ``unix`` preset.
+
+With ``strict=True`` a request whose headers could not be resolved (status
+``"unresolved"``) is answered ``400 Bad Request`` without calling the application; a
+``"conflict"`` (RFC 7239 ``Forwarded`` disagreeing with X-Forwarded-*) always is.  On a
+WebSocket scope the answer is a ``websocket.close`` with code 1008 (policy violation,
+RFC 6455 §7.4.1), which the server turns into a 403 refusal of the handshake.
+
+The server's access log is written from the server's scope, so it still shows the
+proxy; see :mod:`trustproxy.accesslog` for the filter that makes it show the client.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Awaitable, Iterable, MutableMapping
+from typing import Any, Callable, NamedTuple, Optional, Union
+
+from ._resolve import APPLIED, CONFLICT, UNRESOLVED, Resolution, Resolver
+from ._warn import note
+from .trust import TrustSpec
+
+__all__ = [
+    "ORIGINAL_KEY",
+    "RESOLUTION_KEY",
+    "ASGIApp",
+    "ASGIMiddleware",
+    "Receive",
+    "Scope",
+    "Send",
+    "current",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+RESOLUTION_KEY = "trustproxy.resolution"
+ORIGINAL_KEY = "trustproxy.orig"
+
+#: The new scope of the request being served, while the application runs (``None``
+#: outside).  The access-log integration reads it: servers log from their own scope.
+#: It is set only once an :class:`~trustproxy.accesslog.AccessLogFilter` exists (which
+#: sets ``_tracking``), so requests do not pay for it otherwise.
+_tracking = False
+current: contextvars.ContextVar[Optional[Scope]] = contextvars.ContextVar(
+    "trustproxy.current", default=None
+)
+
+_TO_WS = {"http": "ws", "https": "wss"}
+_PLAIN_SIZE = 512
+_MEMO_SIZE = 1024
+_FROM_WS = {"ws": "http", "wss": "https"}
+_REFUSED = b"400 Bad Request: the forwarding headers of this request cannot be trusted\n"
+
+
+def _server_name(host: str) -> str:
+    if host.endswith("]") or ":" not in host:
+        return host
+    return host.rsplit(":", 1)[0]
+
+
+class _Changes(NamedTuple):
+    """What a resolution changes in a scope, computed once per resolution."""
+
+    result: Resolution
+    updates: dict[str, Any]  # the Resolution; new client, scheme, server, root_path
+    host: Optional[bytes]  # the new Host line, when it changes
+    added: Optional[str]  # the prefix put in front of path and raw_path
+    notable: bool  # worth a runtime warning (trustproxy._warn)
+
+
+class ASGIMiddleware:
+    """Apply forwarding headers from trusted proxies to an ASGI application.
+
+    :param app: the ASGI application to wrap.
+    :param trusted: the proxies you control (addresses, networks, presets, callables).
+    :param hops: the number of proxies in front of the app, if known.
+    :param fields: which values to apply: any of ``"for"``, ``"proto"``, ``"host"``,
+        ``"port"``, ``"prefix"``.
+    :param headers: the header family to read.
+    :param strict: answer 400 when the headers could not be resolved.
+    :raises ConfigError: for any malformed option.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        trusted: TrustSpec = "loopback",
+        hops: Optional[int] = None,
+        fields: Union[str, Iterable[str]] = ("for", "proto"),
+        headers: Union[str, Iterable[str]] = "x-forwarded",
+        strict: bool = False,
+    ) -> None:
+        self.app = app
+        self.resolver = Resolver(trusted=trusted, hops=hops, fields=fields, headers=headers)
+        self.strict = strict
+        names = self.resolver.header_names
+        # Header name (bytes, lower-case) -> position in the values tuple; ``host`` is
+        # read in the same pass.
+        self._index = {name.encode("latin-1"): i for i, name in enumerate(names)}
+        self._index[b"host"] = -1
+        self._width = len(names)
+        # Header names seen that are already lower case and not ours: skipped with one
+        # set probe.  A bounded cache of names, not of anything about a request.
+        self._plain: set[bytes] = set()
+        self._memo: Optional[dict[tuple[Any, ...], _Changes]] = (
+            None if self.resolver._memo is None else {}
+        )
+        # Positions of the headers whose presence means there is work to do.
+        triggers = self.resolver.trigger_names
+        self._triggers = tuple(i for i, name in enumerate(names) if name in triggers)
+        self._refuse = {CONFLICT, UNRESOLVED} if strict else {CONFLICT}
+        # Extra X-Forwarded-Proto spellings mapped before resolution (the uvicorn drop-in
+        # accepts "ws"/"wss", as uvicorn does).
+        self._proto_aliases: Optional[dict[str, str]] = None
+        self._proto_position = (
+            names.index("x-forwarded-proto") if "x-forwarded-proto" in names else -1
+        )
+
+    def __repr__(self) -> str:
+        return f"ASGIMiddleware({self.app!r}, {self.resolver!r}, strict={self.strict!r})"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        new = self.rewrite(scope)
+        if new is None:
+            await self.app(scope, receive, send)
+            return
+        if new[RESOLUTION_KEY].status in self._refuse:
+            await _refuse(kind, send)
+            return
+        if not _tracking:
+            await self.app(new, receive, send)
+            return
+        token = current.set(new)
+        try:
+            await self.app(new, receive, send)
+        finally:
+            current.reset(token)
+
+    def rewrite(self, scope: Scope) -> Optional[Scope]:
+        """The scope the application should see, or ``None`` when no forwarding header
+        arrived.  Pure: the given scope is not modified."""
+        index = self._index
+        plain = self._plain
+        found: Optional[list[Optional[bytes]]] = None
+        host_line: Optional[bytes] = None
+        for name, value in scope["headers"]:
+            # Membership tests, not method calls: this loop runs for every header of
+            # every request.
+            if name in index:
+                position = index[name]
+            elif name in plain:
+                continue
+            else:
+                # ASGI servers send lower-case names, but the spec only says "should".
+                lower = name.lower()
+                if lower == name:
+                    if len(plain) >= _PLAIN_SIZE:
+                        plain.clear()
+                    plain.add(name)
+                    continue
+                if lower not in index:
+                    continue
+                position = index[lower]
+            if position < 0:
+                host_line = value
+                continue
+            if found is None:
+                found = [None] * self._width
+            previous = found[position]
+            # RFC 9110 §5.3: repeated lines are one comma-separated list, in order.
+            found[position] = value if previous is None else previous + b"," + value
+        if found is None:
+            return None
+        for position in self._triggers:
+            if found[position] is not None:
+                break
+        else:
+            return None
+        try:
+            # uvicorn, hypercorn and daphne always send these; subscripts beat .get().
+            client = scope["client"]
+            server = scope["server"]
+            scheme = scope["scheme"]
+            root_path = scope["root_path"]
+        except KeyError:
+            client = scope.get("client")
+            server = scope.get("server")
+            scheme = scope.get("scheme")
+            root_path = scope.get("root_path", "")
+        peer = client[0] if client else None
+        kind = scope["type"]
+        memo = self._memo
+        if memo is None:
+            entry = self._work(peer, server, kind, scheme, root_path, host_line, found)
+        else:
+            # Everything the outcome depends on, as it arrived.  Like the resolver's own
+            # memo: bounded, emptied when full, off when the policy holds a callable.
+            key = (
+                peer, kind, scheme, root_path, host_line, tuple(found),
+                server[0] if server else None, server[1] if server else None,
+            )  # fmt: skip
+            cached = memo.get(key)
+            if cached is None:
+                cached = self._work(peer, server, kind, scheme, root_path, host_line, found)
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                memo[key] = cached
+            entry = cached
+        result, updates, new_host, added, notable = entry
+        if notable:
+            note(result)
+        # ``updates`` holds the Resolution and every new value; the server's scope is
+        # never edited, so it *is* the record of the originals.
+        new = {**scope, **updates}
+        new[ORIGINAL_KEY] = scope
+        if new_host is not None:
+            headers = [line for line in scope["headers"] if line[0].lower() != b"host"]
+            headers.insert(0, (b"host", new_host))
+            new["headers"] = headers
+        if added is not None:
+            path = new.get("path")
+            if path is not None:
+                new["path"] = added + path
+            raw_path = new.get("raw_path")
+            if raw_path is not None:
+                new["raw_path"] = added.encode("latin-1") + raw_path
+        return new
+
+    def _work(
+        self,
+        peer: Optional[str],
+        server: Any,
+        kind: str,
+        scheme: Optional[str],
+        root_path: Optional[str],
+        host_line: Optional[bytes],
+        found: list[Optional[bytes]],
+    ) -> _Changes:
+        """Decode, resolve, and work out what changes in the scope."""
+        values = [None if v is None else v.decode("latin-1") for v in found]
+        aliases = self._proto_aliases
+        position = self._proto_position
+        if aliases is not None and position >= 0:
+            proto = values[position]
+            if proto is not None and "ws" in proto:
+                values[position] = ",".join(
+                    aliases.get(item.strip(" \t"), item) for item in proto.split(",")
+                )
+        kind_ws = kind == "websocket"
+        scheme = scheme or ("ws" if kind_ws else "http")
+        root_path = root_path or ""
+        host = None if host_line is None else host_line.decode("latin-1")
+        port = server[1] if server else None
+        result = self.resolver._resolve(
+            peer, tuple(values), _FROM_WS.get(scheme, scheme), host, port, root_path
+        )
+        if not result.applied:
+            return _Changes(result, {RESOLUTION_KEY: result}, None, None, _notable(result))
+        return _changes(result, kind_ws, host, port, root_path, server)
+
+
+def _changes(
+    result: Resolution,
+    kind_ws: bool,
+    host: Optional[str],
+    port: Optional[int],
+    root_path: str,
+    server: Optional[tuple[str, Optional[int]]],
+) -> _Changes:
+    applied = result.applied
+    updates: dict[str, Any] = {RESOLUTION_KEY: result}
+    if "for" in applied:
+        updates["client"] = (result.client, result.client_port or 0)
+    if "proto" in applied:
+        updates["scheme"] = _TO_WS[result.scheme] if kind_ws else result.scheme
+    new_host = result.host
+    host_line = None
+    if new_host is not None and new_host != host:
+        host_line = new_host.encode("latin-1")
+    if host_line is not None or result.port != port:
+        name = _server_name(new_host) if new_host is not None else (server[0] if server else None)
+        if name is not None and name.startswith("["):
+            name = name[1:-1]
+        if name is not None and result.port is not None:
+            updates["server"] = (name, result.port)
+    added = None
+    if "prefix" in applied:
+        added = result.prefix[: len(result.prefix) - len(root_path)]
+        updates["root_path"] = result.prefix
+    return _Changes(result, updates, host_line, added, _notable(result))
+
+
+def _notable(result: Resolution) -> bool:
+    return result.status != APPLIED or bool(result.ignored)
+
+
+async def _refuse(kind: str, send: Send) -> None:
+    if kind == "websocket":
+        # RFC 6455 §7.4.1: 1008 = policy violation.  Closing before accepting makes the
+        # server refuse the handshake (ASGI WebSocket spec, "Close - send event").
+        await send({"type": "websocket.close", "code": 1008, "reason": ""})
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(_REFUSED)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _REFUSED})
