@@ -53,7 +53,7 @@ import contextvars
 from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable, NamedTuple, Optional, Union
 
-from ._resolve import APPLIED, CONFLICT, UNRESOLVED, Resolution, Resolver
+from ._resolve import APPLIED, CONFLICT, MEMO_KEY_LENGTH, UNRESOLVED, Resolution, Resolver
 from ._warn import note
 from .trust import TrustSpec
 
@@ -88,6 +88,7 @@ current: contextvars.ContextVar[Optional[Scope]] = contextvars.ContextVar(
 
 _TO_WS = {"http": "ws", "https": "wss"}
 _PLAIN_SIZE = 512
+_PLAIN_NAME_LENGTH = 64
 _MEMO_SIZE = 1024
 _FROM_WS = {"ws": "http", "wss": "https"}
 _REFUSED = b"400 Bad Request: the forwarding headers of this request cannot be trusted\n"
@@ -200,9 +201,12 @@ class ASGIMiddleware:
                 # ASGI servers send lower-case names, but the spec only says "should".
                 lower = name.lower()
                 if lower == name:
-                    if len(plain) >= _PLAIN_SIZE:
-                        plain.clear()
-                    plain.add(name)
+                    # Names are client-sent: only short ones are remembered, so the set
+                    # never keeps long client text alive between requests.
+                    if len(name) <= _PLAIN_NAME_LENGTH:
+                        if len(plain) >= _PLAIN_SIZE:
+                            plain.clear()
+                        plain.add(name)
                     continue
                 if lower not in index:
                     continue
@@ -248,9 +252,15 @@ class ASGIMiddleware:
             cached = memo.get(key)
             if cached is None:
                 cached = self._work(peer, server, kind, scheme, root_path, host_line, found)
-                if len(memo) >= _MEMO_SIZE:
-                    memo.clear()
-                memo[key] = cached
+                # A key holding more client-sent bytes than MEMO_KEY_LENGTH is not kept.
+                size = len(host_line) if host_line else 0
+                for value in found:
+                    if value:
+                        size += len(value)
+                if size <= MEMO_KEY_LENGTH:
+                    if len(memo) >= _MEMO_SIZE:
+                        memo.clear()
+                    memo[key] = cached
             entry = cached
         result, updates, new_host, added, notable = entry
         if notable:
