@@ -7,7 +7,6 @@ joined with ``,``, PEP 3333), asserting what the application finally sees.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -21,20 +20,9 @@ from trustproxy import (
     ConfigError,
     Resolver,
     WSGIMiddleware,
-    _warn,
 )
 from trustproxy._parse import MAX_ITEM_LENGTH
 from trustproxy._resolve import MAX_HOPS
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _own_warning_limiter() -> Iterator[None]:
-    """Warnings from this module's floods of bad requests go to a limiter of their own,
-    so they do not use up the shared rate limit other test modules observe."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_warn, "_default", _warn.Limiter())
-        yield
-
 
 PROXY = "127.0.0.1"  # the trusted reverse proxy (default trust: loopback)
 CLIENT = "203.0.113.9"  # the real client, as the proxy appended it

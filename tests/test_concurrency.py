@@ -17,18 +17,8 @@ from typing import Any
 
 import pytest
 
-from trustproxy import APPLIED, Resolver, WSGIMiddleware, _address, _values, _warn
+from trustproxy import APPLIED, Resolver, WSGIMiddleware, _address, _values
 from trustproxy._resolve import MEMO_SIZE
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _own_warning_limiter() -> Iterator[None]:
-    """Warnings from this module's floods of bad requests go to a limiter of their own,
-    so they do not use up the shared rate limit other test modules observe."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_warn, "_default", _warn.Limiter())
-        yield
-
 
 THREADS = 16
 REQUESTS = 1500  # per thread; 24,000 in all, several times every cache size

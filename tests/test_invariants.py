@@ -12,29 +12,17 @@ hypothesis so that they run in every test run, plus two properties of the walk:
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trustproxy import APPLIED, UNTRUSTED_PEER, Resolver, WSGIMiddleware, _warn
+from trustproxy import APPLIED, UNTRUSTED_PEER, Resolver, WSGIMiddleware
 from trustproxy._address import parse_node
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))
 import invariants
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _own_warning_limiter() -> Iterator[None]:
-    """Warnings from this module's floods of bad requests go to a limiter of their own,
-    so they do not use up the shared rate limit other test modules observe."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_warn, "_default", _warn.Limiter())
-        yield
-
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -7,25 +7,14 @@ characters), and the trail of hops examined is checked against the chain.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Optional
 
 import pytest
 
-from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, _values, _warn
+from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, _values
 from trustproxy._forwarded import MAX_ELEMENT_LENGTH
 from trustproxy._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from trustproxy._resolve import MAX_HOPS, MEMO_KEY_LENGTH, MEMO_SIZE
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _own_warning_limiter() -> Iterator[None]:
-    """Warnings from this module's floods of bad requests go to a limiter of their own,
-    so they do not use up the shared rate limit other test modules observe."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_warn, "_default", _warn.Limiter())
-        yield
-
 
 PROXY = "127.0.0.1"
 CLIENT = "203.0.113.9"
