@@ -34,6 +34,7 @@ from trustproxy._forwarded import (
 from trustproxy._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from trustproxy._resolve import MAX_HOPS
 from trustproxy._values import MAX_HOST_LENGTH, host_port, valid_prefix, valid_scheme
+from trustproxy.asgi import ASGIMiddleware
 
 
 class Broken(AssertionError):
@@ -151,6 +152,96 @@ def _app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 MIDDLEWARES = [WSGIMiddleware(_app, **options) for options in CONFIGS]
 
 
+async def _asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    _SEEN.clear()
+    _SEEN.update(scope)
+
+
+ASGI_MIDDLEWARES = [ASGIMiddleware(_asgi_app, **options) for options in CONFIGS]
+
+
+def run_asgi(middleware: Any, scope: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+    """Run one request through an ASGI middleware synchronously (nothing here really
+    awaits): the scope the app saw (empty if not called) and the messages sent."""
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    _SEEN.clear()
+    coroutine = middleware(scope, receive, send)
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        pass
+    else:
+        coroutine.close()
+        raise Broken("the ASGI middleware awaited something")
+    return dict(_SEEN), sent
+
+
+def _octets(text: str) -> bytes:
+    # Header values are octets (RFC 9110 §5.5); text beyond latin-1 arrives as UTF-8.
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+def asgi_scope(peer: Optional[str], headers: list[tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/x",
+        "raw_path": b"/x",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"app.example")]
+        + [(n.lower().encode("latin-1"), _octets(v)) for n, v in headers],
+        "client": None if peer is None else (peer, 50000),
+        "server": ("app.example", 80),
+    }
+
+
+def check_asgi(
+    resolver: Resolver, peer: Optional[str], values: tuple[Optional[str], ...], result: Resolution
+) -> None:
+    """The ASGI adapter: same resolution; the server's scope is never edited; the app's
+    scope differs only where the resolution says."""
+    lines = [(name, value) for name, value in zip(resolver.header_names, values) if value]
+    scope = asgi_scope(peer, lines)
+    before = {key: (list(v) if isinstance(v, list) else v) for key, v in scope.items()}
+    seen, sent = run_asgi(ASGI_MIDDLEWARES[RESOLVERS.index(resolver)], scope)
+    require(scope == before, "the server's scope was modified")
+    if result.status == CONFLICT:
+        require(not seen and sent[0]["status"] == 400, "conflict not answered 400")
+        return
+    if "trustproxy.resolution" not in seen:
+        require(seen == before, "scope changed without a resolution")
+        return
+    require(seen.pop("trustproxy.resolution") == result, "ASGI saw another resolution")
+    require(seen.pop("trustproxy.orig") is scope, "trustproxy.orig is not the server's scope")
+    changed = {k for k in seen if seen.get(k) != before.get(k)}
+    if not result.applied:
+        require(not changed, f"{result.status}: scope changed: {sorted(changed)}")
+        return
+    require(changed <= {"client", "scheme", "headers", "server", "root_path", "path",
+                        "raw_path"}, f"unexpected keys changed: {sorted(changed)}")  # fmt: skip
+    require(seen["scheme"] == result.scheme, "scheme not written")
+    hosts = [v for n, v in seen["headers"] if n == b"host"]
+    require(hosts == [(result.host or "").encode("latin-1")], f"host lines {hosts}")
+    require(seen["root_path"] == result.prefix, "prefix not written")
+    require(seen["path"] == seen["root_path"] + "/x", "path does not start with root_path")
+    if "for" in result.applied:
+        require(seen["client"][0] == result.client, "client not written")
+
+
 def _items(value: Optional[str]) -> list[str]:
     return [item.strip(" \t") for item in value.split(",")] if value else []
 
@@ -249,6 +340,7 @@ def check_resolve(data: bytes) -> None:
     again = resolver.resolve(peer, lines, scheme=scheme, host=host, port=port, prefix=prefix)
     require(again == result, "resolve() and _resolve() disagree")
     check_wsgi(resolver, peer, values, result)
+    check_asgi(resolver, peer, values, result)
 
 
 def check_wsgi(

@@ -1,13 +1,17 @@
 """The adversarial suite: one row per attack in docs/security.md, each proving it closed.
 
-Every row is run twice: through :meth:`Resolver.resolve` (the core) and through
+Every row is run three times: through :meth:`Resolver.resolve` (the core), through
 :class:`WSGIMiddleware` with the environ a WSGI server would build (repeated header lines
-joined with ``,``, PEP 3333), asserting what the application finally sees.
+joined with ``,``, PEP 3333) and through :class:`ASGIMiddleware` with the scope an ASGI
+server would build (every line kept, names lower-cased), asserting what the application
+finally sees.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -23,6 +27,10 @@ from trustproxy import (
 )
 from trustproxy._parse import MAX_ITEM_LENGTH
 from trustproxy._resolve import MAX_HOPS
+from trustproxy.asgi import ASGIMiddleware
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))
+import invariants
 
 PROXY = "127.0.0.1"  # the trusted reverse proxy (default trust: loopback)
 CLIENT = "203.0.113.9"  # the real client, as the proxy appended it
@@ -477,9 +485,26 @@ def test_attack_wsgi(attack: Attack) -> None:
     expected_addr = attack.client if attack.status == APPLIED else attack.peer
     assert seen["REMOTE_ADDR"] == expected_addr
     assert seen["wsgi.url_scheme"] == attack.scheme
-    assert seen["HTTP_HOST"] == attack.host
+    assert seen["HTTP_HOST"] == seen["SERVER_NAME"] == attack.host
     assert seen["SERVER_PORT"] == str(attack.port)
     assert seen["SCRIPT_NAME"] == attack.prefix
+    assert seen["trustproxy.resolution"].status == attack.status
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_attack_asgi(attack: Attack) -> None:
+    middleware = ASGIMiddleware(invariants._asgi_app, **attack.options)
+    scope = invariants.asgi_scope(attack.peer, list(attack.lines))
+    seen, sent = invariants.run_asgi(middleware, scope)
+    if attack.status == CONFLICT:  # answered 400; the application never runs
+        assert (seen, sent[0]["status"]) == ({}, 400)
+        return
+    expected_addr = attack.client if attack.status == APPLIED else attack.peer
+    assert seen["client"][0] == expected_addr
+    assert seen["scheme"] == attack.scheme
+    assert [v for n, v in seen["headers"] if n == b"host"] == [attack.host.encode()]
+    assert seen["server"] == (attack.host, attack.port)
+    assert seen["root_path"] == attack.prefix
     assert seen["trustproxy.resolution"].status == attack.status
 
 
@@ -492,6 +517,20 @@ def test_attack_underscore_name_not_read_by_core() -> None:
     assert (result.client, [hop.text for hop in result.hops]) == (CLIENT, [PROXY, CLIENT])
     alone = Resolver().resolve(PROXY, [("X_Forwarded_For", FORGED)])
     assert (alone.client, alone.applied) == (PROXY, ())
+
+
+def test_attack_underscore_name_not_read_by_asgi() -> None:
+    """ASGI servers pass real header names: ``x_forwarded_for`` is another header, and
+    the adapter must not fold ``_`` into ``-``."""
+    middleware = ASGIMiddleware(invariants._asgi_app)
+    lines = [("X_Forwarded_For", FORGED), ("X-Forwarded-For", CLIENT)]
+    seen, _ = invariants.run_asgi(middleware, invariants.asgi_scope(PROXY, lines))
+    assert seen["client"][0] == CLIENT
+    assert [hop.text for hop in seen["trustproxy.resolution"].hops] == [PROXY, CLIENT]
+    alone = invariants.asgi_scope(PROXY, [("x_forwarded_for", FORGED)])
+    seen, _ = invariants.run_asgi(middleware, alone)
+    assert seen["client"] == (PROXY, 50000)
+    assert "trustproxy.resolution" not in seen
 
 
 def test_attack_underscore_name_dropped_by_gunicorn() -> None:

@@ -24,7 +24,7 @@ from trustproxy._address import parse_node
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))
 import invariants
 
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 octet = st.integers(0, 255)
 ipv4 = st.builds(lambda a, b, c, d: f"{a}.{b}.{c}.{d}", octet, octet, octet, octet)
@@ -186,3 +186,35 @@ forwarded_element = st.one_of(
 @given(st.one_of(raw, st.lists(forwarded_element, max_size=6).map(", ".join).map(str.encode)))
 def test_invariant_forwarded(data: bytes) -> None:
     invariants.check_forwarded(data)
+
+
+@FAST
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+                             "x-forwarded-port", "x-forwarded-prefix", "forwarded",
+                             "X-Forwarded-For", "x_forwarded_for", "host", "x-other"]),
+            header_value,
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([UNTRUSTED, "3fff::7", "::ffff:198.51.100.1", "garbage"]),
+    st.sampled_from([m for m in invariants.ASGI_MIDDLEWARES if not m.resolver.policy.any]),
+)  # fmt: skip
+def test_invariant_untrusted_peer_leaves_asgi_scope_alone(
+    lines: list[tuple[str, str]], peer: str, middleware: Any
+) -> None:
+    """The app gets the server's values unchanged (plus the library's two keys), and the
+    server's own scope object is never edited."""
+    scope = invariants.asgi_scope(peer, lines)
+    scope["root_path"] = "/mnt"
+    before = {key: (list(v) if isinstance(v, list) else v) for key, v in scope.items()}
+    seen, sent = invariants.run_asgi(middleware, scope)
+    assert scope == before
+    assert sent == []
+    resolution = seen.pop("trustproxy.resolution", None)
+    assert seen.pop("trustproxy.orig", scope) is scope
+    assert resolution is None or resolution.status == UNTRUSTED_PEER
+    assert seen == before
