@@ -10,15 +10,21 @@ possible.  Bounded in count, never timed.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from trustproxy import APPLIED, Resolver, WSGIMiddleware, _address, _values
+from trustproxy import APPLIED, Resolver, WSGIMiddleware, _address, _values, asgi
 from trustproxy._resolve import MEMO_SIZE
+from trustproxy.asgi import ASGIMiddleware
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))
+import invariants
 
 THREADS = 16
 REQUESTS = 1500  # per thread; 24,000 in all, several times every cache size
@@ -158,3 +164,51 @@ def test_concurrency_caches_cleared_under_readers() -> None:
 
 def _environ_key(name: str) -> str:
     return "HTTP_" + name.upper().replace("-", "_")
+
+
+def test_concurrency_asgi_tasks_see_their_own_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many asyncio tasks in flight at once through one ASGIMiddleware, each yielding to
+    the others between reading its scope and checking it: no cross-talk, and
+    ``trustproxy.asgi.current`` (a context variable) is each task's own scope."""
+    tasks_count = 200
+    rounds = 20
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        snapshot = (scope["client"][0], scope["scheme"], scope["root_path"])
+        await asyncio.sleep(0)
+        own = asgi.current.get()
+        await asyncio.sleep(0)
+        await send({"seen": snapshot, "current": own is scope})
+
+    middleware = ASGIMiddleware(app, trusted="loopback, 10.0.0.0/8", fields="for,proto,host,prefix")
+    # What creating an AccessLogFilter does, undone after the test: set the context
+    # variable the access log reads.
+    monkeypatch.setattr(asgi, "_tracking", True)
+
+    async def one(thread: int, n: int) -> bool:
+        environ, expected = _request(thread, n)
+        lines = [
+            (key[5:].replace("_", "-").lower(), value)
+            for key, value in environ.items()
+            if key.startswith("HTTP_X_FORWARDED_")
+        ]
+        scope = invariants.asgi_scope(environ["REMOTE_ADDR"], lines)
+        scope["path"] = "/"
+        messages: list[Any] = []
+
+        async def send(message: Any) -> None:
+            messages.append(message)
+
+        await middleware(scope, None, send)
+        want = (expected["REMOTE_ADDR"], expected["wsgi.url_scheme"], expected["SCRIPT_NAME"])
+        return messages == [{"seen": want, "current": True}]
+
+    async def main() -> list[bool]:
+        results: list[bool] = []
+        for round_ in range(rounds):
+            batch = [one(task, round_ * tasks_count + task) for task in range(tasks_count)]
+            results += await asyncio.gather(*batch)
+        return results
+
+    results = asyncio.run(main())
+    assert results == [True] * (tasks_count * rounds)
