@@ -15,6 +15,7 @@ from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, 
 from trustproxy._forwarded import MAX_ELEMENT_LENGTH
 from trustproxy._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from trustproxy._resolve import MAX_HOPS, MEMO_KEY_LENGTH, MEMO_SIZE
+from trustproxy.asgi import ASGIMiddleware
 
 PROXY = "127.0.0.1"
 CLIENT = "203.0.113.9"
@@ -210,3 +211,38 @@ def test_limit_forwarded_empty_elements(empty: int, filler: str) -> None:
     result = Resolver(headers="forwarded").resolve(PROXY, {"Forwarded": value})
     assert result.status == (APPLIED if empty <= MAX_EMPTY_ITEMS else UNRESOLVED)
     assert len(value.calls) <= MAX_EMPTY_ITEMS + 2
+
+
+def test_limit_asgi_keeps_no_long_client_bytes() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    middleware = ASGIMiddleware(app)
+    for i in range(100):
+        long = str(i).encode() + b"x" * 50_000
+        for peer in ("127.0.0.1", "198.51.100.1"):
+            scope = {
+                "type": "http",
+                "client": (peer, 1),
+                "server": ("app.example", 80),
+                "scheme": "http",
+                "root_path": "",
+                "path": "/",
+                "headers": [(b"x-forwarded-for", long), (long, b"v"), (b"host", long)],
+            }
+            coroutine = middleware(scope, None, None)
+            with pytest.raises(StopIteration):
+                coroutine.send(None)
+    assert middleware._memo is not None
+    kept = [part for key in middleware._memo for part in key if isinstance(part, bytes)]
+    assert all(len(part) <= MEMO_KEY_LENGTH for part in kept)
+    assert all(len(name) <= 64 for name in middleware._plain)
+    short = {
+        "type": "http",
+        "client": ("127.0.0.1", 1),
+        "headers": [(b"x-forwarded-for", b"1.2.3.4")],
+    }
+    coroutine = middleware(short, None, None)
+    with pytest.raises(StopIteration):
+        coroutine.send(None)
+    assert len(middleware._memo) == 1  # the memo itself still works
