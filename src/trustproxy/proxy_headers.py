@@ -39,8 +39,11 @@ __all__ = ["ProxyHeadersMiddleware"]
 
 logger = logging.getLogger("trustproxy")
 
-#: Every IPv4 and IPv6 address, plus a peer on a UNIX socket: uvicorn's ``"*"``.
-_EVERYTHING: tuple[str, ...] = ("0.0.0.0/0", "::/0", "unix")
+#: Every IPv4 and IPv6 address, plus a peer on a UNIX socket: uvicorn's ``"*"``.  Written
+#: as halves because the core refuses ``0.0.0.0/0`` and ``::/0`` without ``hops`` (they
+#: are ``*`` under another name, almost always a mistake); here it is uvicorn's documented
+#: behaviour, reproduced on purpose and warned about.
+_EVERYTHING: tuple[str, ...] = ("0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1", "unix")
 
 # uvicorn accepts "ws"/"wss" in X-Forwarded-Proto; the core knows http and https.
 _PROTO_ALIASES = {"ws": "http", "wss": "https"}
