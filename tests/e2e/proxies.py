@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from .lab import CONFIGS, Proc, find_binary, free_port, render
 
@@ -49,9 +49,20 @@ class ProxyKind:
     ipv6: bool = True  # the recipe has an IPv6 listener
     prefix: bool = True  # the recipe strips /app and announces it in X-Forwarded-Prefix
 
-    def start(self, lab: Path, app: str, certs: dict[str, Path]) -> Running:
+    def start(
+        self,
+        lab: Path,
+        app: str,
+        certs: dict[str, Path],
+        extra: Optional[dict[str, object]] = None,
+    ) -> Running:
+        """Render the templates into a fresh folder, start, and wait for ``/health``."""
         folder = lab / self.name
-        folder.mkdir(parents=True, exist_ok=True)
+        n = 0
+        while folder.exists():
+            n += 1
+            folder = lab / f"{self.name}-{n}"
+        folder.mkdir(parents=True)
         ports = Ports(free_port(), free_port("::1"), free_port())
         host, _, app_port = app.rpartition(":")
         values: dict[str, object] = {
@@ -64,6 +75,7 @@ class ProxyKind:
             "user_lines": "User nobody\nGroup nogroup" if IS_ROOT else "",
             **{k: str(v) for k, v in certs.items()},
             **self.lab_values(ports),
+            **(extra or {}),
         }
         paths = []
         for template in self.templates:
@@ -249,6 +261,27 @@ KINDS: dict[str, ProxyKind] = {
             ipv6=False,
         ),
     ]
+}
+
+
+#: The two proxies of the chain client -> HAProxy -> nginx -> app (``test_chain.py``).
+CHAIN: dict[str, ProxyKind] = {
+    "haproxy": ProxyKind(
+        name="chain-haproxy",
+        binary="haproxy",
+        templates=("chain-haproxy.cfg.tmpl",),
+        argv=KINDS["haproxy"].argv,
+        lab_values=KINDS["haproxy"].lab_values,
+        docs_values={**KINDS["haproxy"].docs_values, "app": "10.0.0.2:80", "source": "10.0.0.1"},
+    ),
+    "nginx": ProxyKind(
+        name="chain-nginx",
+        binary="nginx",
+        templates=("chain-nginx.conf.tmpl",),
+        argv=_nginx_argv,
+        lab_values=KINDS["nginx"].lab_values,
+        docs_values={**KINDS["nginx"].docs_values, "source": "10.0.0.2"},
+    ),
 }
 
 
