@@ -272,7 +272,11 @@ CHAIN: dict[str, ProxyKind] = {
         templates=("chain-haproxy.cfg.tmpl",),
         argv=KINDS["haproxy"].argv,
         lab_values=KINDS["haproxy"].lab_values,
-        docs_values={**KINDS["haproxy"].docs_values, "app": "10.0.0.2:80", "source": "10.0.0.1"},
+        docs_values={
+            **KINDS["haproxy"].docs_values,
+            "app": "127.0.0.1:8080",
+            "source": "127.0.0.3",
+        },
     ),
     "nginx": ProxyKind(
         name="chain-nginx",
@@ -280,7 +284,7 @@ CHAIN: dict[str, ProxyKind] = {
         templates=("chain-nginx.conf.tmpl",),
         argv=_nginx_argv,
         lab_values=KINDS["nginx"].lab_values,
-        docs_values={**KINDS["nginx"].docs_values, "source": "10.0.0.2"},
+        docs_values={"listen": "127.0.0.1:8080", "source": "127.0.0.2"},
     ),
 }
 

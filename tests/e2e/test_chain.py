@@ -16,14 +16,10 @@ import pytest
 
 from .lab import fetch
 from .proxies import CHAIN, Running
+from .recipes import RECIPES
 from .servers import WSGI_SERVERS, AppServers
 
-FIELDS = ["for", "proto", "host", "port"]
-#: The trustproxy settings of docs/deploy/chain.md.
-SETTINGS = {
-    "trusted": {"trusted": ["127.0.0.2", "127.0.0.3"], "fields": FIELDS},
-    "hops": {"trusted": "*", "hops": 2, "fields": FIELDS},
-}
+SETTINGS = {"trusted": RECIPES["chain-trusted"], "hops": RECIPES["chain-hops"]}
 SOURCES = [f"127.0.0.{n}" for n in range(4, 10)]
 FORGED = [
     ("X-Forwarded-For", "6.6.6.6"),

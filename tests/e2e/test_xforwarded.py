@@ -14,10 +14,10 @@ import pytest
 
 from .lab import fetch
 from .proxies import KINDS, Running, able
+from .recipes import RECIPES
 from .servers import WSGI_SERVERS, AppServers
 
-#: The trustproxy settings of every single-proxy recipe in docs/deploy/.
-SETTINGS = {"trusted": "127.0.0.1", "fields": ["for", "proto", "host", "port", "prefix"]}
+SETTINGS = RECIPES["single"]
 
 SOURCES = [f"127.0.0.{n}" for n in range(2, 10)]
 

@@ -1,0 +1,35 @@
+"""The trustproxy settings of every deployment recipe in ``docs/deploy/``.
+
+The tests start their app servers with exactly these, and ``scripts/gen_deploy_docs.py``
+writes them into the pages, so a page cannot show settings the suite did not run.
+"""
+
+from __future__ import annotations
+
+ALL_FIELDS = ["for", "proto", "host", "port", "prefix"]
+
+RECIPES: dict[str, dict[str, object]] = {
+    # One proxy on the same host, connecting from 127.0.0.1 (test_xforwarded.py).
+    "single": {"trusted": "127.0.0.1", "fields": ALL_FIELDS},
+    # client -> HAProxy (connects from 127.0.0.3) -> nginx (from 127.0.0.2) -> app.
+    "chain-trusted": {"trusted": ["127.0.0.2", "127.0.0.3"], "fields": ALL_FIELDS[:4]},
+    "chain-hops": {"trusted": "*", "hops": 2, "fields": ALL_FIELDS[:4]},
+    # Recorded header shapes (test_recorded.py): 198.51.100.0/24 stands for the
+    # provider's published ranges, 10.0.0.0/16 for the load balancer's subnets.
+    "cloudflare": {"trusted": ["198.51.100.0/24"], "fields": ["for", "proto"]},
+    "cloudflare-nginx": {"trusted": ["127.0.0.1", "198.51.100.0/24"], "fields": ["for", "proto"]},
+    "aws-alb": {"trusted": ["10.0.0.0/16"], "fields": ["for", "proto", "port"]},
+}
+
+
+def python_snippet(name: str) -> str:
+    """The recipe as the line a Flask (or any WSGI) app would write."""
+    lines = ["from trustproxy import WSGIMiddleware", "", "app.wsgi_app = WSGIMiddleware(",
+             "    app.wsgi_app,"]  # fmt: skip
+    for key, value in RECIPES[name].items():
+        if isinstance(value, list):
+            value = tuple(value)
+        text = repr(value).replace("'", '"')
+        lines.append(f"    {key}={text},")
+    lines.append(")")
+    return "\n".join(lines) + "\n"
