@@ -27,7 +27,6 @@ from typing import Any, Optional
 HERE = Path(__file__).resolve().parent
 CONFIGS = HERE / "configs"
 APPS = HERE / "apps"
-SRC = HERE.parent.parent / "src"
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -23,13 +23,31 @@ RECIPES: dict[str, dict[str, object]] = {
 
 
 def python_snippet(name: str) -> str:
-    """The recipe as the line a Flask (or any WSGI) app would write."""
-    lines = ["from trustproxy import WSGIMiddleware", "", "app.wsgi_app = WSGIMiddleware(",
-             "    app.wsgi_app,"]  # fmt: skip
+    """The recipe as a WSGI app (Flask here) and an ASGI app would write it."""
+    args = []
     for key, value in RECIPES[name].items():
         if isinstance(value, list):
             value = tuple(value)
-        text = repr(value).replace("'", '"')
-        lines.append(f"    {key}={text},")
-    lines.append(")")
-    return "\n".join(lines) + "\n"
+        args.append(f"    {key}={repr(value).replace(chr(39), chr(34))},")
+    return (
+        "\n".join(
+            [
+                "# WSGI (gunicorn): Flask, Django, any WSGI app",
+                "from trustproxy import WSGIMiddleware",
+                "",
+                "app.wsgi_app = WSGIMiddleware(",
+                "    app.wsgi_app,",
+                *args,
+                ")",
+                "",
+                "# ASGI (uvicorn --no-proxy-headers, hypercorn): Starlette, FastAPI, Quart, Django",
+                "from trustproxy.asgi import ASGIMiddleware",
+                "",
+                "app = ASGIMiddleware(",
+                "    app,",
+                *args,
+                ")",
+            ]
+        )
+        + "\n"
+    )

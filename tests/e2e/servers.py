@@ -8,15 +8,23 @@ X-Forwarded-Proto for 127.0.0.1), uvicorn ``--no-proxy-headers``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from .lab import APPS, SRC, Proc, free_port, python
+import trustproxy
 
-#: The WSGI/ASGI servers the suite runs; ASGI ones join when trustproxy.asgi exists.
-WSGI_SERVERS = ("gunicorn",)
+from .lab import APPS, Proc, free_port, python
+
+#: The servers run the trustproxy this test session imports (a worktree's src/).
+SRC = Path(trustproxy.__file__).resolve().parent.parent
+
+#: The app servers every scenario runs behind: gunicorn (WSGI), and uvicorn and
+#: hypercorn (ASGI) when this trustproxy has its ASGI adapter.
+HAS_ASGI = importlib.util.find_spec("trustproxy.asgi") is not None
+SERVERS = ("gunicorn", "uvicorn", "hypercorn") if HAS_ASGI else ("gunicorn",)
 
 
 def argv(server: str, port: int) -> list[str]:
@@ -50,6 +58,7 @@ class AppServers:
             env = {
                 "TRUSTPROXY_SETTINGS": json.dumps(settings),
                 "PYTHONPATH": os.pathsep.join([str(SRC), str(APPS)]),
+                "TRUSTPROXY_SERVER": server,
             }
             proc = Proc(server, argv(server, port), folder, env)
             address = f"127.0.0.1:{port}"

@@ -17,7 +17,7 @@ import pytest
 from .lab import fetch
 from .proxies import CHAIN, Running
 from .recipes import RECIPES
-from .servers import WSGI_SERVERS, AppServers
+from .servers import SERVERS, AppServers
 
 SETTINGS = {"trusted": RECIPES["chain-trusted"], "hops": RECIPES["chain-hops"]}
 SOURCES = [f"127.0.0.{n}" for n in range(4, 10)]
@@ -40,7 +40,7 @@ class Chain:
     inner: Running
 
 
-@pytest.fixture(scope="module", params=[(s, c) for s in WSGI_SERVERS for c in SETTINGS],
+@pytest.fixture(scope="module", params=[(s, c) for s in SERVERS for c in SETTINGS],
                 ids=lambda p: f"{p[0]}-{p[1]}")  # fmt: skip
 def chain(
     request: pytest.FixtureRequest, lab: Path, certs: dict[str, Path], app_servers: AppServers
@@ -67,9 +67,9 @@ def test_chain_finds_the_client(chain: Chain) -> None:
         got = (seen["client"], seen["scheme"], seen["host"], seen["port"])
         assert got == (source, "http", f"127.0.0.1:{port}", port), seen
         assert seen["url"] == f"http://127.0.0.1:{port}/echo"
-        assert seen["orig"]["REMOTE_ADDR"] == "127.0.0.2"
+        assert seen["peer"] == "127.0.0.2"
         # what arrived: the client's forged item, then one item per hop
-        assert seen["raw"]["HTTP_X_FORWARDED_FOR"] == f"6.6.6.6, {source}, 127.0.0.3"
+        assert seen["raw"]["x-forwarded-for"] == f"6.6.6.6, {source}, 127.0.0.3"
 
 
 def test_chain_tls_at_the_front(chain: Chain) -> None:
@@ -80,7 +80,7 @@ def test_chain_tls_at_the_front(chain: Chain) -> None:
     assert got == ("127.0.0.8", "https", f"localhost:{port}", port), seen
     assert seen["url"] == f"https://localhost:{port}/echo"
     # nginx appended its own "http": the hop-aligned item is HAProxy's
-    assert seen["raw"]["HTTP_X_FORWARDED_PROTO"] == "https, http"
+    assert seen["raw"]["x-forwarded-proto"] == "https, http"
 
 
 def test_chain_inner_proxy_reached_directly(chain: Chain) -> None:

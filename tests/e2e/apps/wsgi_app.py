@@ -26,6 +26,7 @@ RAW_KEYS = (
     "HTTP_FORWARDED",
     "HTTP_X_REAL_IP",
 )
+RAW_NAMES = [key[5:].lower().replace("_", "-") for key in RAW_KEYS]
 
 flask_app = Flask(__name__)
 
@@ -34,6 +35,7 @@ flask_app = Flask(__name__)
 def echo() -> Any:
     env = request.environ
     resolution = env.get("trustproxy.resolution")
+    orig = env.get("trustproxy.orig") or env
     return jsonify(
         client=request.remote_addr,
         scheme=request.scheme,
@@ -43,8 +45,9 @@ def echo() -> Any:
         url=url_for("echo", _external=True),
         status=resolution.status if resolution else None,
         reason=resolution.reason if resolution else None,
-        orig=env.get("trustproxy.orig"),
-        raw={key: env.get(key) for key in RAW_KEYS},
+        peer=orig["REMOTE_ADDR"],  # what the server saw, before the middleware
+        server_scheme=orig["wsgi.url_scheme"],
+        raw={name: env.get(key) for name, key in zip(RAW_NAMES, RAW_KEYS)},
         server="gunicorn",
     )
 
