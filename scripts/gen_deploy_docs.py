@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from e2e.lab import CONFIGS, docs_part, render  # noqa: E402
-from e2e.proxies import CHAIN, DOCS_COMMON, KINDS  # noqa: E402
+from e2e.proxies import CHAIN, DOCS_COMMON, FORWARDED, KINDS  # noqa: E402
 from e2e.recipes import python_snippet  # noqa: E402
 
 DOCS = ROOT / "docs" / "deploy"
@@ -38,7 +38,7 @@ LANGUAGE = {"nginx": "nginx", "haproxy": "haproxy", "apache": "apache", "Caddyfi
 
 
 def config_block(template: str) -> str:
-    for kind in [*KINDS.values(), *CHAIN.values()]:
+    for kind in [*KINDS.values(), *CHAIN.values(), *FORWARDED.values()]:
         if template in kind.templates:
             values = {**DOCS_COMMON, **kind.docs_values}
             text = render(docs_part((CONFIGS / template).read_text()), values)

@@ -264,6 +264,26 @@ KINDS: dict[str, ProxyKind] = {
 }
 
 
+#: Proxies writing RFC 7239 Forwarded (``test_forwarded.py``).
+FORWARDED: dict[str, ProxyKind] = {
+    "nginx": ProxyKind(
+        name="nginx-forwarded",
+        binary="nginx",
+        templates=("nginx-forwarded.conf.tmpl",),
+        argv=_nginx_argv,
+        lab_values=KINDS["nginx"].lab_values,
+        docs_values=KINDS["nginx"].docs_values,
+    ),
+    "lighttpd": ProxyKind(
+        name="lighttpd-forwarded",
+        binary="lighttpd",
+        templates=("lighttpd-forwarded.conf.tmpl",),
+        argv=KINDS["lighttpd"].argv,
+        lab_values=KINDS["lighttpd"].lab_values,
+        docs_values=KINDS["lighttpd"].docs_values,
+    ),
+}
+
 #: The two proxies of the chain client -> HAProxy -> nginx -> app (``test_chain.py``).
 CHAIN: dict[str, ProxyKind] = {
     "haproxy": ProxyKind(

@@ -11,6 +11,12 @@ ALL_FIELDS = ["for", "proto", "host", "port", "prefix"]
 RECIPES: dict[str, dict[str, object]] = {
     # One proxy on the same host, connecting from 127.0.0.1 (test_xforwarded.py).
     "single": {"trusted": "127.0.0.1", "fields": ALL_FIELDS},
+    # One proxy writing RFC 7239 Forwarded (test_forwarded.py).
+    "forwarded": {
+        "trusted": "127.0.0.1",
+        "headers": "forwarded",
+        "fields": ["for", "proto", "host"],
+    },
     # client -> HAProxy (connects from 127.0.0.3) -> nginx (from 127.0.0.2) -> app.
     "chain-trusted": {"trusted": ["127.0.0.2", "127.0.0.3"], "fields": ALL_FIELDS[:4]},
     "chain-hops": {"trusted": "*", "hops": 2, "fields": ALL_FIELDS[:4]},

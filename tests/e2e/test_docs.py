@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from .lab import CONFIGS, docs_part
-from .proxies import CHAIN, KINDS
+from .proxies import CHAIN, FORWARDED, KINDS
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PAGES = ["nginx", "haproxy", "apache", "caddy", "lighttpd", "envoy", "traefik", "chain",
-         "cloudflare", "aws-alb"]  # fmt: skip
+         "forwarded", "cloudflare", "aws-alb"]  # fmt: skip
 
 
 def test_pages_are_up_to_date() -> None:
@@ -35,7 +35,10 @@ def test_page_has_generated_blocks(page: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "template", sorted({t for k in [*KINDS.values(), *CHAIN.values()] for t in k.templates})
+    "template",
+    sorted(
+        {t for k in [*KINDS.values(), *CHAIN.values(), *FORWARDED.values()] for t in k.templates}
+    ),
 )
 def test_every_template_is_on_a_page(template: str) -> None:
     pages = " ".join(p.read_text() for p in (ROOT / "docs" / "deploy").glob("*.md"))
