@@ -145,7 +145,9 @@ class Proc:
             self.popen.wait(5)
         self._log.close()
 
-    def wait_ready(self, url: str, *, timeout: float = 15.0, expect: int = 200) -> None:
+    def wait_ready(
+        self, url: str, *, timeout: float = 15.0, expect: int = 200, netns: Optional[str] = None
+    ) -> None:
         """Poll ``url`` with real GET requests until it answers ``expect`` (bounded)."""
         deadline = time.monotonic() + timeout
         last = "no answer"
@@ -153,7 +155,7 @@ class Proc:
             if self.popen.poll() is not None:
                 raise RuntimeError(f"{self.name} exited ({self.popen.returncode}):\n{self.log()}")
             try:
-                status = fetch(url, timeout=2.0).status
+                status = (netns_fetch(netns, url) if netns else fetch(url, timeout=2.0)).status
                 if status == expect:
                     return
                 last = f"HTTP {status}"
@@ -227,6 +229,24 @@ def fetch(
         return Reply(resp.status, resp.getheaders(), resp.read())
     finally:
         conn.close()
+
+
+def netns_fetch(
+    netns: str, url: str, headers: Iterable[tuple[str, str]] = (), source: Optional[str] = None
+) -> Reply:
+    """:func:`fetch` run inside network namespace ``netns`` (``ip netns exec``)."""
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); from lab import fetch; "
+        "r = fetch(sys.argv[2], json.loads(sys.argv[3]), source=sys.argv[4] or None, timeout=5); "
+        "print(json.dumps([r.status, r.headers, r.body.decode('latin-1')]))"
+    )
+    argv = ["ip", "netns", "exec", netns, python(), "-c", script, str(HERE), url,
+            json.dumps(list(headers)), source or ""]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    if done.returncode != 0:
+        raise OSError(f"fetch in {netns} failed: {done.stderr.strip()[-300:]}")
+    status, reply_headers, body = json.loads(done.stdout)
+    return Reply(status, [tuple(h) for h in reply_headers], body.encode("latin-1"))
 
 
 def _split_hostport(hostport: str) -> tuple[str, int]:

@@ -55,6 +55,7 @@ class ProxyKind:
         app: str,
         certs: dict[str, Path],
         extra: Optional[dict[str, object]] = None,
+        netns: Optional[str] = None,
     ) -> Running:
         """Render the templates into a fresh folder, start, and wait for ``/health``."""
         folder = lab / self.name
@@ -83,10 +84,16 @@ class ProxyKind:
             target.write_text(render((CONFIGS / template).read_text(), values))
             paths.append(target)
         binary = find_binary(self.binary)
-        proc = Proc(self.name, self.argv(binary, paths[0]), folder, self.env(folder), self.grace)
+        argv = self.argv(binary, paths[0])
+        if netns:  # the namespace's own loopback and addresses
+            argv = ["ip", "netns", "exec", netns, *argv]
+        proc = Proc(self.name, argv, folder, self.env(folder), self.grace)
         running = Running(self, proc, ports)
         try:
-            proc.wait_ready(running.url("/health"))
+            health = running.url("/health")
+            if netns:
+                health = f"http://{values['listen_check']}/health"
+            proc.wait_ready(health, netns=netns)
         except BaseException:
             proc.stop()
             raise
