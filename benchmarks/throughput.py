@@ -7,7 +7,11 @@ request looks like one hop behind a trusted proxy: it comes from 127.0.0.1 (trus
 with ``X-Forwarded-For: 203.0.113.7`` and ``X-Forwarded-Proto: https``, sent as wrk
 ``-H`` headers straight to the app server.  Bare and wrapped runs alternate, round after
 round, so a slow spell of a shared machine hits both; the report gives each round's
-ratio and the median.
+ratios and the medians.  Two ratios: of requests per second (what wrk saw; on a shared
+machine other sessions' load moves it by tens of percent) and of the server's CPU time
+per request (read from /proc for the server's process group: a server that needs 3%
+more CPU per request serves 3% fewer requests when it is the bottleneck, and this figure
+barely moves with other load).
 
     python3 benchmarks/throughput.py [--rounds 5] [--duration 5] [--connections 16]
 
@@ -33,7 +37,7 @@ import time
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
@@ -133,16 +137,42 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(5)
 
 
-def wrk(url: str, duration: int, connections: int) -> float:
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by every process in group ``pgid``."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp; utime and stime are fields 14 and 15 of stat
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, duration: int, connections: int) -> tuple[float, int]:
+    """(requests per second, requests done)."""
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     for name, value in HEADERS.items():
         argv += ["-H", f"{name}: {value}"]
     out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    done = re.search(r"(\d+) requests in", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if match is None or errors is not None:
+    if match is None or done is None or errors is not None:
         raise RuntimeError(f"wrk failed:\n{out}")
-    return float(match.group(1))
+    return float(match.group(1)), int(done.group(1))
+
+
+def measure(proc: subprocess.Popen[bytes], url: str, duration: int, connections: int) -> Run:
+    before = group_cpu(proc.pid)
+    rps, done = wrk(url, duration, connections)
+    return Run(rps, (group_cpu(proc.pid) - before) / done * 1e6)
+
+
+class Run(NamedTuple):
+    rps: float  # requests per second (wall clock: other load on the machine shows here)
+    cpu_us: float  # the server's CPU time per request, in µs (steadier on a shared machine)
 
 
 def overhead_us() -> float:
@@ -177,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(SRC))  # measure this tree's trustproxy, as the servers do
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
@@ -192,21 +223,30 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for wrapped in (False, True):  # warm-up, not counted
                 wrk(procs[wrapped][1], 1, args.connections)
-            ratios, bare_all, wrapped_all = [], [], []
+            runs: dict[bool, list[Run]] = {False: [], True: []}
+            rps_ratios, cpu_ratios = [], []
             for n in range(args.rounds):
                 order = (False, True) if n % 2 == 0 else (True, False)
-                rps = {w: wrk(procs[w][1], args.duration, args.connections) for w in order}
-                bare_all.append(rps[False])
-                wrapped_all.append(rps[True])
-                ratios.append(rps[True] / rps[False])
-                print(f"{server:9} round {n + 1}: bare {rps[False]:9.0f} req/s   "
-                      f"trustproxy {rps[True]:9.0f} req/s   ratio {ratios[-1]:.3f}")  # fmt: skip
-            print(f"{server:9} median: bare {statistics.median(bare_all):.0f} req/s, "
-                  f"trustproxy {statistics.median(wrapped_all):.0f} req/s, "
-                  f"ratio {statistics.median(ratios):.3f} "
-                  f"(min {min(ratios):.3f}, max {max(ratios):.3f})")  # fmt: skip
+                got = {w: measure(procs[w][0], procs[w][1], args.duration, args.connections)
+                       for w in order}  # fmt: skip
+                for w in (False, True):
+                    runs[w].append(got[w])
+                rps_ratios.append(got[True].rps / got[False].rps)
+                cpu_ratios.append(got[False].cpu_us / got[True].cpu_us)
+                print(f"{server:9} round {n + 1}: bare {got[False].rps:7.0f} req/s "
+                      f"{got[False].cpu_us:6.1f} us/req | trustproxy {got[True].rps:7.0f} req/s "
+                      f"{got[True].cpu_us:6.1f} us/req | ratio req/s {rps_ratios[-1]:.3f}, "
+                      f"by CPU {cpu_ratios[-1]:.3f}")  # fmt: skip
+            med = statistics.median
+            bare_cpu = med(r.cpu_us for r in runs[False])
+            print(f"{server:9} MEDIAN: bare {med(r.rps for r in runs[False]):.0f} req/s, "
+                  f"{bare_cpu:.1f} us/req; trustproxy {med(r.rps for r in runs[True]):.0f} req/s, "
+                  f"{med(r.cpu_us for r in runs[True]):.1f} us/req; "
+                  f"ratio req/s {med(rps_ratios):.3f} (min {min(rps_ratios):.3f}, "
+                  f"max {max(rps_ratios):.3f}); ratio by CPU {med(cpu_ratios):.3f} "
+                  f"(min {min(cpu_ratios):.3f}, max {max(cpu_ratios):.3f})")  # fmt: skip
             if server == "gunicorn":
-                predicted = 1 / (1 + cost * 1e-6 * statistics.median(bare_all))
+                predicted = bare_cpu / (bare_cpu + cost)
                 print(f"{server:9} ratio predicted from the in-process cost: {predicted:.3f}")
         finally:
             for proc, _ in procs.values():
