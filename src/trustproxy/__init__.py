@@ -1,7 +1,9 @@
 """trustproxy: see the real client behind reverse proxies, and never a forged one."""
 
+from ._forwarded import parse_forwarded
 from ._resolve import APPLIED, CONFLICT, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver
 from .errors import ConfigError, HeaderError
+from .presets import load_networks
 from .trust import PRESETS, Hop, TrustPolicy
 from .wsgi import WSGIMiddleware
 
@@ -21,4 +23,6 @@ __all__ = [
     "TrustPolicy",
     "WSGIMiddleware",
     "__version__",
+    "load_networks",
+    "parse_forwarded",
 ]

@@ -46,3 +46,49 @@ DIGITS_AND_DOTS = re.compile(r"[0-9.]+")
 # redirect) and must not contain "\" (browsers read it as "/"), "?" or "#".
 PREFIX = re.compile(r"(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@%]+)+/?|/")
 PCT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+
+# -- RFC 7239 Forwarded ------------------------------------------------------------------
+
+# RFC 9110 §5.6.2: token = 1*tchar
+#   tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`"
+#           / "|" / "~" / DIGIT / ALPHA
+# RFC 7239 §4: forwarded-pair = token "=" value; value = token / quoted-string.
+# The value alternative also admits ":", "[" and "]": they are not tchars, so RFC 7239 §6
+# wants any node with an IPv6 address or a port quoted, but proxies configured by hand
+# write ``for=[2001:db8::1]`` and ``for=2001:db8::1`` unquoted.  Nothing else is relaxed,
+# and the node grammar below still decides what the value means.
+TCHARS = r"!#$%&'*+\-.^_`|~0-9A-Za-z"
+TOKEN = re.compile(rf"[{TCHARS}]+")
+
+# RFC 9110 §5.6.4:
+#   quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+#   qdtext        = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+#   quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text );  obs-text = %x80-FF
+# RFC 9110 §5.6.1 / RFC 7239 §4: OWS (SP / HTAB) is tolerated around ";", "," and "=".
+# One pair, matched at a position inside an element: group 1 the name, group 2 an unquoted
+# value, group 3 the inside of a quoted-string (quoted-pairs still escaped).
+FORWARDED_PAIR = re.compile(
+    rf"[ \t]*([{TCHARS}]+)[ \t]*=[ \t]*"
+    rf"(?:([{TCHARS}:\[\]]+)|\"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]"
+    rf"|\\[\t \x21-\x7e\x80-\xff])*)\")[ \t]*"
+)
+# A whole element: pairs separated by ";", each pair possibly empty (RFC 7239 §4).  Used
+# to accept a well-formed element with one fullmatch + findall; on failure the pair-by-pair
+# scan finds the position of the error.
+FORWARDED_ELEMENT = re.compile(
+    rf"(?:{FORWARDED_PAIR.pattern}|[ \t]*)(?:;(?:{FORWARDED_PAIR.pattern}|[ \t]*))*"
+)
+# The characters of an element made only of token pairs (no quoted-string): tchars, the
+# relaxed ":[]" of unquoted values, "=", ";" and OWS.
+FORWARDED_SIMPLE_CHARS = re.compile(rf"[{TCHARS}:\[\]=; \t]*")
+QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+
+# RFC 7239 §6:
+#   node      = nodename [ ":" node-port ]
+#   nodename  = IPv4address / "[" IPv6address "]" / "unknown" / obfnode
+#   obfnode   = "_" 1*( ALPHA / DIGIT / "." / "_" / "-" )
+#   node-port = port / obfport;  port = 1*5DIGIT
+#   obfport   = "_" 1*( ALPHA / DIGIT / "." / "_" / "-" )
+# The address forms are parsed by _address.parse_node; these two recognise the rest.
+OBFNODE = re.compile(r"_[A-Za-z0-9._-]+")
+OBFPORT_SUFFIX = re.compile(r":_[A-Za-z0-9._-]+\Z")

@@ -13,15 +13,17 @@ Anything else — ``unknown``, obfuscated identifiers, non-canonical IPv4 such a
 lower-case IPv6, and an IPv4-mapped IPv6 address becomes its IPv4 address so that it
 matches IPv4 networks and shows up as one key in logs and rate limiters.
 
-``ipaddress`` costs microseconds per call, so results are kept in a bounded cache keyed by
-the exact text; a full cache is emptied, never grown (memory stays flat whatever clients
-send).
+Parsing uses the C library's ``inet_pton``/``inet_ntop`` (``ipaddress`` costs
+microseconds per call) and insists on canonical input where it matters; results are also
+kept in a bounded cache keyed by the exact text; a full cache is emptied, never grown
+(memory stays flat whatever clients send).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import NamedTuple, Optional
+from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
+from typing import Any, NamedTuple, Optional
 
 from . import _abnf
 
@@ -43,6 +45,9 @@ class Address(NamedTuple):
 
 _cache: dict[str, Optional[Address]] = {}
 
+#: Marks a cache miss (``None`` is a cached answer: "not an address").
+MISSING: Any = object()
+
 
 def parse_port(text: str) -> Optional[int]:
     """``"443"`` -> 443; anything that is not 1-65535 in 1-5 ASCII digits -> None."""
@@ -53,10 +58,16 @@ def parse_port(text: str) -> Optional[int]:
 
 
 def _ipv4(text: str) -> Optional[tuple[str, int]]:
-    if _abnf.IPV4.fullmatch(text) is None:
+    # inet_pton is strict on glibc (no leading zeros, exactly four parts), but platforms
+    # differ, so the address must also read back identically: only the canonical dotted
+    # quad of RFC 3986 §3.2.2 (dec-octet has no leading zeros) is accepted.
+    try:
+        packed = inet_pton(AF_INET, text)
+    except (OSError, ValueError):
         return None
-    a, b, c, d = text.split(".")
-    value = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+    if inet_ntop(AF_INET, packed) != text:
+        return None
+    value = int.from_bytes(packed, "big")
     if value == 0:  # 0.0.0.0 is "this host", never a client (RFC 1122 §3.2.1.3)
         return None
     return text, value
@@ -70,17 +81,24 @@ def _ipv6(text: str) -> Optional[tuple[str, int, int]]:
     if _abnf.IPV6_CHARS.fullmatch(address) is None or ":" not in address:
         return None
     try:
-        parsed = ipaddress.IPv6Address(address)
-    except ValueError:
+        packed = inet_pton(AF_INET6, address)
+    except (OSError, ValueError):
         return None
-    mapped = parsed.ipv4_mapped
-    if mapped is not None:  # ::ffff:10.0.0.1 is 10.0.0.1 (RFC 4291 §2.5.5.2)
-        v4 = _ipv4(str(mapped))
-        return None if v4 is None else (v4[0], 4, v4[1])
-    value = int(parsed)
+    if packed[:12] == _MAPPED_PREFIX:  # ::ffff:10.0.0.1 is 10.0.0.1 (RFC 4291 §2.5.5.2)
+        value = int.from_bytes(packed[12:], "big")
+        return None if value == 0 else (inet_ntop(AF_INET, packed[12:]), 4, value)
+    value = int.from_bytes(packed, "big")
     if value == 0:  # "::" is the unspecified address (RFC 4291 §2.5.2)
         return None
-    return parsed.compressed, 6, value
+    canonical = inet_ntop(AF_INET6, packed)
+    if "." in canonical:
+        # Some C libraries print other IPv4-embedding forms in dotted notation; RFC 5952
+        # §5 reserves that for mapped addresses, so print hex like everything else.
+        canonical = ipaddress.IPv6Address(packed).compressed
+    return canonical, 6, value
+
+
+_MAPPED_PREFIX = bytes(10) + b"\xff\xff"
 
 
 def _parse(text: str) -> Optional[Address]:
@@ -117,10 +135,11 @@ def _parse(text: str) -> Optional[Address]:
 
 def parse_node(text: str) -> Optional[Address]:
     """Parse one node (see the module docstring); ``None`` if it is not an address."""
-    try:
-        return _cache[text]
-    except KeyError:
-        pass
+    # dict.get with a sentinel, not try/except: a raised KeyError costs more than the
+    # whole parse on a miss, and every new client is a miss.
+    result = _cache.get(text, MISSING)
+    if result is not MISSING:
+        return result  # type: ignore[no-any-return]
     result = _parse(text)
     if len(_cache) >= CACHE_SIZE:
         _cache.clear()

@@ -29,9 +29,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Callable, NamedTuple, Optional, TypeVar, Union
 
-from ._address import parse_node, parse_port
+from ._address import MISSING, parse_node, parse_port
 from ._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from ._values import DEFAULT_PORTS, host_port, valid_prefix, valid_scheme
+from ._walks import ForwardedWalks
 from .errors import ConfigError
 from .trust import Hop, TrustPolicy, TrustSpec
 
@@ -70,6 +71,10 @@ X_FORWARDED = {
 }
 
 K = TypeVar("K")
+
+# NamedTuple's generated __new__ is a Python function; tuple.__new__ builds the same
+# object in C.  Used on the per-request path only.
+_new = tuple.__new__
 Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
 
 
@@ -117,28 +122,49 @@ def _fields(fields: Union[str, Iterable[str]]) -> frozenset[str]:
     return frozenset(names)
 
 
+#: ``headers=("forwarded", "x-forwarded")``: both families are read and cross-checked.
+BOTH = "forwarded+x-forwarded"
+
+#: X-Forwarded-* names, refused as single-address headers: they have their family.
+_X_NAMES = frozenset(X_FORWARDED.values())
+
+
 def _family(headers: Union[str, Iterable[str]]) -> str:
     if not isinstance(headers, str):
-        raise ConfigError(f"headers must be a header family name, not {headers!r}")
+        try:
+            names = {str(name).strip().lower() for name in headers}
+        except TypeError:
+            raise ConfigError(f"headers must be a header family name, not {headers!r}") from None
+        if names == {"forwarded", "x-forwarded"}:
+            return BOTH
+        if len(names) != 1:
+            raise ConfigError(
+                f"headers {headers!r}: only the tuple ('forwarded', 'x-forwarded') names"
+                " more than one family"
+            )
+        headers = names.pop()
     name = headers.strip().lower()
     if name in ("x-forwarded", "forwarded"):
-        if name == "forwarded":
-            raise ConfigError("headers='forwarded' is not supported yet")
         return name
+    if name in _X_NAMES:
+        raise ConfigError(f"headers={headers!r}: use headers='x-forwarded' for X-Forwarded-*")
     if not name or any(c in name for c in ' \t,:;"()/[]?={}@\\'):
         raise ConfigError(f"headers {headers!r} is not a header family or a header name")
     return name
 
 
-class Resolver:
+class Resolver(ForwardedWalks):
     """A compiled configuration: trust policy, fields and header family.
 
     :param trusted: the proxies you control; see :class:`~trustproxy.TrustPolicy`.
     :param hops: the number of proxies in front of the app (optional).
     :param fields: which values to take from the headers: any of ``"for"``, ``"proto"``,
-        ``"host"``, ``"port"``, ``"prefix"``.
-    :param headers: ``"x-forwarded"`` (X-Forwarded-For/-Proto/-Host/-Port/-Prefix) or the
-        name of a single-address header such as ``"x-real-ip"``.
+        ``"host"``, ``"port"``, ``"prefix"``.  Default ``("for", "proto")``, or ``("for",)``
+        for a single-address header.
+    :param headers: ``"x-forwarded"`` (X-Forwarded-For/-Proto/-Host/-Port/-Prefix),
+        ``"forwarded"`` (RFC 7239), the tuple ``("forwarded", "x-forwarded")`` (both, and
+        they must agree), or the name of a single-address header such as ``"x-real-ip"``.
+        Only the configured headers are ever read.
     :raises ConfigError: for anything malformed.
     """
 
@@ -147,18 +173,39 @@ class Resolver:
         *,
         trusted: TrustSpec = "loopback",
         hops: Optional[int] = None,
-        fields: Union[str, Iterable[str]] = ("for", "proto"),
+        fields: Union[str, Iterable[str], None] = None,
         headers: Union[str, Iterable[str]] = "x-forwarded",
     ) -> None:
         self.policy = TrustPolicy(trusted, hops)
         if hops is not None and hops > MAX_HOPS:
             raise ConfigError(f"hops={hops} is more than the {MAX_HOPS} hops trustproxy walks")
-        self.fields = _fields(fields)
         self.family = _family(headers)
-        if self.family == "x-forwarded":
-            #: Header names read, lower-case, in the order of the keys the walk expects.
-            self.header_names: tuple[str, ...] = tuple(X_FORWARDED[f] for f in FIELDS)
-            # A request carrying none of these headers is left alone without a walk.
+        single = self.family not in (BOTH, "forwarded", "x-forwarded")
+        if fields is None:
+            fields = ("for",) if single else ("for", "proto")
+        self.fields = _fields(fields)
+        #: Header names read, lower-case, in the order of the values the walk expects.
+        self.header_names: tuple[str, ...]
+        #: A request carrying none of these headers is left alone without a walk.
+        self.trigger_names: tuple[str, ...]
+        if self.family == "forwarded":
+            extra = self.fields - {"for", "proto", "host"}
+            if extra:
+                raise ConfigError(
+                    f"Forwarded carries no {' or '.join(sorted(extra))}; use"
+                    " headers=('forwarded', 'x-forwarded') to read X-Forwarded-* for them"
+                )
+            self.header_names = ("forwarded",)
+            self.trigger_names = ("forwarded",)
+        elif self.family == BOTH:
+            # values[0] is Forwarded, values[1:] line up with X-Forwarded-* in field order.
+            self.header_names = ("forwarded", *(X_FORWARDED[f] for f in FIELDS))
+            self.trigger_names = (
+                "forwarded",
+                *(X_FORWARDED[f] for f in FIELDS if f == "for" or f in self.fields),
+            )
+        elif self.family == "x-forwarded":
+            self.header_names = tuple(X_FORWARDED[f] for f in FIELDS)
             self.trigger_names = tuple(
                 X_FORWARDED[f] for f in FIELDS if f == "for" or f in self.fields
             )
@@ -230,10 +277,9 @@ class Resolver:
         memo = self._memo
         if memo is not None:
             key = (peer, values, scheme, host, port, prefix)
-            try:
-                return memo[key]
-            except KeyError:
-                pass
+            cached = memo.get(key, MISSING)
+            if cached is not MISSING:
+                return cached  # type: ignore[no-any-return]
         peer_hop = self.policy.peer(peer)
         if peer_hop.trusted_by is None:
             result = Resolution(
@@ -251,6 +297,10 @@ class Resolver:
             )
         elif self.family == "x-forwarded":
             result = self._x_forwarded(peer_hop, values, scheme, host, port, prefix)
+        elif self.family == "forwarded":
+            result = self._forwarded(peer_hop, values[0], scheme, host, port, prefix)[0]
+        elif self.family == BOTH:
+            result = self._both(peer_hop, values, scheme, host, port, prefix)
         else:
             result = self._single(peer_hop, values[0], scheme, host, port, prefix)
         if memo is not None:
@@ -371,7 +421,7 @@ class Resolver:
     ) -> Resolution:
         name = self.family
         trail = [peer_hop]
-        if not value:
+        if value is None:  # absent; an empty line is present and holds no address
             return self._finish(
                 f"no {name} header; the peer is the client",
                 trail, None, None, None, None, None, scheme, host, port, prefix,
@@ -468,17 +518,20 @@ class Resolver:
             elif checked:
                 new_prefix = checked + prefix
                 applied.append("prefix")
-        return Resolution(
-            APPLIED,
-            reason,
-            address,
-            client_port,
-            new_scheme,
-            new_host,
-            new_port,
-            new_prefix,
-            tuple(trail),
-            proxies,
-            tuple(applied),
-            tuple(ignored),
+        return _new(
+            Resolution,
+            (
+                APPLIED,
+                reason,
+                address,
+                client_port,
+                new_scheme,
+                new_host,
+                new_port,
+                new_prefix,
+                tuple(trail),
+                proxies,
+                tuple(applied),
+                tuple(ignored),
+            ),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from . import _abnf
-from ._address import CACHE_SIZE, parse_node, parse_port
+from ._address import CACHE_SIZE, MISSING, parse_node, parse_port
 
 __all__ = ["DEFAULT_PORTS", "host_port", "valid_host", "valid_prefix", "valid_scheme"]
 
@@ -44,7 +44,9 @@ def _check_host(text: str) -> Optional[tuple[str, Optional[int]]]:
             return None
         literal = text[1:close]
         address = parse_node(literal)
-        if address is None or address.version != 6 or ":" not in literal:
+        # RFC 3986 §3.2.2: IP-literal = "[" IPv6address "]" has no zone id (parse_node
+        # would drop one silently); a raw "%" in a Host would also misread as pct-encoding.
+        if address is None or address.version != 6 or ":" not in literal or "%" in literal:
             return None
         rest = text[close + 1 :]
         name = text[: close + 1]
@@ -73,10 +75,9 @@ def host_port(text: str) -> Optional[tuple[str, Optional[int]]]:
 
     ``name`` keeps the brackets of an IPv6 literal; ``port`` is ``None`` when absent.
     """
-    try:
-        return _host_cache[text]
-    except KeyError:
-        pass
+    result = _host_cache.get(text, MISSING)
+    if result is not MISSING:
+        return result  # type: ignore[no-any-return]
     result = _check_host(text)
     if len(_host_cache) >= CACHE_SIZE:
         _host_cache.clear()
@@ -123,10 +124,9 @@ def valid_prefix(text: str) -> Optional[str]:
     segments, no ``\\``, ``?``, ``#``, control characters or spaces, no ``.``/``..``
     segments (percent-encoded or not).
     """
-    try:
-        return _prefix_cache[text]
-    except KeyError:
-        pass
+    result = _prefix_cache.get(text, MISSING)
+    if result is not MISSING:
+        return result  # type: ignore[no-any-return]
     result = _check_prefix(text)
     if len(_prefix_cache) >= CACHE_SIZE:
         _prefix_cache.clear()

@@ -10,8 +10,11 @@ Entries:
 * an IPv4 or IPv6 address (``10.0.0.7``, ``::1``) or network (``10.0.0.0/8``,
   ``2001:db8::/32``); host bits must be zero;
 * a preset name, case-insensitive: ``loopback``, ``private``, ``linklocal`` (see
-  :data:`PRESETS`), ``unix`` (a peer on a UNIX socket, which has no address) and ``*``
-  (any address — only together with ``hops``);
+  :data:`PRESETS`), ``cloudflare`` (Cloudflare's published ranges, shipped as data; see
+  :mod:`trustproxy.presets`), ``unix`` (a peer on a UNIX socket, which has no address)
+  and ``*`` (any address — only together with ``hops``);
+* ``file:PATH``: the addresses and networks listed in a file, one per line, ``#``
+  comments; ``env:NAME``: those listed in environment variable ``NAME``;
 * a callable ``(address: str) -> bool`` receiving the canonical address.
 
 IPv4-mapped IPv6 addresses are canonicalised to IPv4 before any lookup, so ``::ffff:10.0.0.1``
@@ -25,7 +28,8 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional, Union
 
-from ._address import CACHE_SIZE, Address, parse_node
+from . import presets as _presets
+from ._address import CACHE_SIZE, MISSING, Address, parse_node
 from .errors import ConfigError
 
 __all__ = ["PRESETS", "Hop", "TrustPolicy", "TrustSpec"]
@@ -158,6 +162,18 @@ class TrustPolicy:
         if name == "unix":
             self.unix = True
             return "unix"
+        data: Optional[tuple[_presets.Network, ...]] = None
+        if name in _presets.DATA_PRESETS:
+            data = _presets.preset(name)
+        elif name.startswith("file:"):
+            data = _presets.read_file(entry[5:].strip())
+        elif name.startswith("env:"):
+            data = _presets.from_env(entry[4:].strip())
+        if data is not None:
+            label = name if name in _presets.DATA_PRESETS else entry
+            for data_network in data:
+                self._add_network(data_network, f"{data_network} ({label})")
+            return label
         networks = PRESETS.get(name)
         if networks is not None:
             for preset_network in networks:
@@ -165,10 +181,14 @@ class TrustPolicy:
                     ipaddress.ip_network(preset_network), f"{preset_network} ({name})"
                 )
             return name
+        if "%" in entry:
+            # A zone id (RFC 4007 §11) names an interface of this host; trust is decided on
+            # addresses alone, so "fe80::1%eth0" would silently trust fe80::1 on every link.
+            raise ConfigError(f"trusted entry {entry!r} has a zone id; write the address alone")
         try:
             network = ipaddress.ip_network(entry, strict=True)
         except ValueError as error:
-            known = ", ".join(sorted([*PRESETS, "unix", "*"]))
+            known = ", ".join(sorted([*PRESETS, *_presets.DATA_PRESETS, "unix", "*"]))
             raise ConfigError(
                 f"trusted entry {entry!r} is not an IP address, a network or a preset"
                 f" ({known}): {error}"
@@ -208,15 +228,14 @@ class TrustPolicy:
         """Parse one node and say whether it is trusted; ``None`` if it is not an address."""
         cache = self._cache
         if cache is not None:
-            try:
-                return cache[text]
-            except KeyError:
-                pass
+            cached = cache.get(text, MISSING)
+            if cached is not MISSING:
+                return cached  # type: ignore[no-any-return]
         address = parse_node(text)
         result = (
             None
             if address is None
-            else Hop(text, address.text, address.port, self.trusted_by(address))
+            else tuple.__new__(Hop, (text, address.text, address.port, self.trusted_by(address)))
         )
         if cache is not None:
             if len(cache) >= CACHE_SIZE:

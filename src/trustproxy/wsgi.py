@@ -22,6 +22,11 @@ Two environ keys are added whenever a forwarding header was present:
 
 A request with no forwarding header at all is passed on untouched, without either key.
 
+When the core reports a ``conflict`` (both header families read and they disagree, see
+``docs/forwarded.md``) the middleware answers ``400 Bad Request`` with a short plain-text
+reason and does not call the application.  With ``strict=True`` an ``unresolved`` request
+is answered the same way instead of being passed on unchanged.
+
 WSGI servers turn ``X_Forwarded_For`` into the same ``HTTP_X_FORWARDED_FOR`` as
 ``X-Forwarded-For`` (Django CVE-2015-0219): the middleware cannot tell them apart, so
 run a server or proxy that drops underscore header names (gunicorn >= 22 does by default,
@@ -33,7 +38,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional, Union
 
-from ._resolve import Resolver
+from ._resolve import CONFLICT, UNRESOLVED, Resolution, Resolver
+from ._warn import note
 from .trust import TrustSpec
 
 if TYPE_CHECKING:
@@ -48,6 +54,23 @@ ORIGINAL_KEY = "trustproxy.orig"
 def environ_key(header: str) -> str:
     """``"x-forwarded-for"`` -> ``"HTTP_X_FORWARDED_FOR"`` (PEP 3333, CGI rules)."""
     return "HTTP_" + header.upper().replace("-", "_")
+
+
+def bad_request(result: Resolution) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The 400 answer for a conflicting or (in strict mode) unresolved request.
+
+    The body names the problem in fixed words only: the detailed ``reason`` (which quotes
+    header text) belongs in logs, not in a response.
+    """
+    if result.status == CONFLICT:
+        body = b"Bad Request: conflicting forwarding headers\n"
+    else:
+        body = b"Bad Request: the forwarding headers could not be resolved\n"
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+    ]
+    return "400 Bad Request", headers, body
 
 
 def _server_name(host: str) -> str:
@@ -65,6 +88,8 @@ class WSGIMiddleware:
     :param fields: which values to apply: any of ``"for"``, ``"proto"``, ``"host"``,
         ``"port"``, ``"prefix"``.
     :param headers: the header family to read.
+    :param strict: answer ``400 Bad Request`` for an unresolved request instead of passing
+        it on unchanged.  Conflicts are always answered with 400.
     :raises ConfigError: for any malformed option.
     """
 
@@ -74,10 +99,12 @@ class WSGIMiddleware:
         *,
         trusted: TrustSpec = "loopback",
         hops: Optional[int] = None,
-        fields: Union[str, Iterable[str]] = ("for", "proto"),
+        fields: Union[str, Iterable[str], None] = None,
         headers: Union[str, Iterable[str]] = "x-forwarded",
+        strict: bool = False,
     ) -> None:
         self.app = app
+        self.strict = strict
         self.resolver = Resolver(trusted=trusted, hops=hops, fields=fields, headers=headers)
         self._keys = self.resolver.keys(environ_key)
         self._triggers = tuple(environ_key(name) for name in self.resolver.trigger_names)
@@ -105,6 +132,12 @@ class WSGIMiddleware:
             port,
             get("SCRIPT_NAME", ""),
         )
+        note(result)
+        status = result.status
+        if status == CONFLICT or (status == UNRESOLVED and self.strict):
+            line, response_headers, body = bad_request(result)
+            start_response(line, response_headers)
+            return [body]
         environ[RESOLUTION_KEY] = result
         original_host = get("HTTP_HOST")
         environ[ORIGINAL_KEY] = {

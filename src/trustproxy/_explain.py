@@ -1,0 +1,242 @@
+"""Turn a :class:`~trustproxy.Resolution` into words: a hop table, a JSON-able report and
+warnings about the configuration.  Shared by ``trustproxy explain`` and ``whoami``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Optional, Union
+
+from ._resolve import APPLIED, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver
+from .trust import Hop, TrustPolicy
+
+__all__ = ["JSON", "config_warnings", "render_text", "report"]
+
+JSON = Union[None, bool, int, str, Sequence["JSON"], Mapping[str, "JSON"]]
+
+_PRIVATE = TrustPolicy("private")
+_FAMILY_HEADER = {"x-forwarded": "X-Forwarded-For", "forwarded": "Forwarded"}
+
+
+def _header(resolver: Resolver) -> str:
+    return _FAMILY_HEADER.get(resolver.family, resolver.family)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _source(resolver: Resolver, index: int) -> str:
+    if index == 0:
+        return "socket peer"
+    return f"{_header(resolver)}, {_ordinal(index)} from right"
+
+
+def _joined(resolver: Resolver, lines: Sequence[tuple[str, str]]) -> list[str]:
+    """Items of the address header, left to right, all lines joined in arrival order."""
+    name = "x-forwarded-for" if resolver.family == "x-forwarded" else resolver.family
+    items: list[str] = []
+    for key, value in lines:
+        if key.lower() == name:
+            items.extend(part.strip(" \t") for part in value.split(","))
+    return [item for item in items if item]
+
+
+def not_examined(
+    resolver: Resolver, result: Resolution, lines: Sequence[tuple[str, str]]
+) -> list[str]:
+    """The address-header items left of where the walk stopped (never looked at)."""
+    if resolver.family == "forwarded" or result.status == UNTRUSTED_PEER:
+        return []
+    items = _joined(resolver, lines)
+    examined = len(result.hops) - 1
+    return items[: max(0, len(items) - examined)]
+
+
+def _note(result: Resolution, index: int, hops: int) -> str:
+    """What happened at hop ``index`` of the trail."""
+    hop = result.hops[index]
+    last = index == len(result.hops) - 1
+    if not last:
+        return "trusted proxy, walk goes on"
+    if result.status == UNTRUSTED_PEER:
+        return "STOP: peer not trusted, headers not read"
+    if result.status != APPLIED:
+        return f"STOP: {result.status}"
+    if index == 0:
+        return "STOP: the peer is the client"
+    if hop.trusted_by is None:
+        return "STOP: first untrusted address = client"
+    if hops == index:
+        return f"STOP: hops={hops} reached = client"
+    return "STOP: end of list = client"
+
+
+def hop_rows(resolver: Resolver, result: Resolution) -> list[dict[str, JSON]]:
+    hops = resolver.policy.hops or 0
+    return [
+        {
+            "index": index,
+            "source": _source(resolver, index),
+            "text": hop.text,
+            "address": hop.address,
+            "port": hop.port,
+            "trusted_by": hop.trusted_by,
+            "note": _note(result, index, hops),
+        }
+        for index, hop in enumerate(result.hops)
+    ]
+
+
+def config_warnings(
+    resolver: Resolver, result: Resolution, lines: Sequence[tuple[str, str]]
+) -> list[str]:
+    """Plain-language warnings about the configuration, judged on this request."""
+    policy = resolver.policy
+    warnings: list[str] = []
+    header = _header(resolver)
+    if policy.any:
+        warnings.append(
+            f"trusted='*' with hops={policy.hops}: only the hop count protects you —"
+            " anyone who reaches the app without passing your proxies can forge every"
+            " header; list your proxies' addresses instead"
+        )
+    wide = [e for e in policy.entries if e in ("private", "linklocal")]
+    client_private = result.client is not None and _private(result.client)
+    if wide and client_private:
+        warnings.append(
+            f"trusted includes {', '.join(repr(e) for e in wide)} and the client"
+            f" {result.client} is a private address too: a client on those networks is"
+            f" treated as a proxy and can forge {header}; list your proxies instead"
+        )
+    last = result.hops[-1]
+    if (
+        result.status == APPLIED
+        and len(result.hops) > 1
+        and last.trusted_by is not None
+        and (policy.hops is None or len(result.hops) - 1 < policy.hops)
+    ):
+        warnings.append(
+            f"every address in {header} is trusted, so the leftmost one, written by"
+            f" the client side, was taken as the client; is {last.trusted_by!r} a"
+            " network your clients live in?"
+        )
+    if result.status == UNTRUSTED_PEER and any(
+        name.lower() in resolver.header_names for name, _ in lines
+    ):
+        peer = result.hops[0].text or "a UNIX socket"
+        add = peer if result.hops[0].text else "unix"
+        warnings.append(
+            f"forwarding headers arrived but the peer {peer} is not trusted, so they were"
+            f" ignored; if {peer} is your proxy, add it: --trusted {add}"
+        )
+    if (
+        result.status == UNRESOLVED
+        and last.trusted_by is not None
+        and policy.hops is not None
+        and len(result.hops) - 1 < min(policy.hops, MAX_HOPS)
+    ):
+        warnings.append(
+            f"the chain is shorter than hops={policy.hops}: {header} has"
+            f" {len(result.hops) - 1} address(es); a proxy does not append, or hops is"
+            " too high"
+        )
+    warnings.extend(f"ignored: {item}" for item in result.ignored)
+    return warnings
+
+
+def _private(address: str) -> bool:
+    hop = _PRIVATE.hop(address)
+    return hop is not None and hop.trusted_by is not None
+
+
+def report(
+    resolver: Resolver, result: Resolution, lines: Sequence[tuple[str, str]]
+) -> dict[str, JSON]:
+    """Everything ``explain --json`` prints, as one JSON-able dict."""
+    policy = resolver.policy
+
+    def hop_json(hop: Hop) -> JSON:
+        return {"text": hop.text, "address": hop.address, "trusted_by": hop.trusted_by}
+
+    return {
+        "status": result.status,
+        "reason": result.reason,
+        "client": result.client,
+        "client_port": result.client_port,
+        "scheme": result.scheme,
+        "host": result.host,
+        "port": result.port,
+        "prefix": result.prefix,
+        "applied": list(result.applied),
+        "ignored": list(result.ignored),
+        "hops": hop_rows(resolver, result),
+        "stopped_at": len(result.hops) - 1,
+        "proxies": [hop_json(hop) for hop in result.proxies],
+        "not_examined": list(not_examined(resolver, result, lines)),
+        "warnings": list(config_warnings(resolver, result, lines)),
+        "config": {
+            "trusted": list(policy.entries),
+            "hops": policy.hops,
+            "fields": sorted(resolver.fields),
+            "headers": resolver.family,
+        },
+    }
+
+
+def _cell(value: Optional[object]) -> str:
+    return "-" if value is None else str(value)
+
+
+def render_text(resolver: Resolver, result: Resolution, lines: Sequence[tuple[str, str]]) -> str:
+    """The human-readable form of :func:`report`."""
+    policy = resolver.policy
+    out = [
+        f"configuration: trusted={list(policy.entries)!r} hops={policy.hops!r}"
+        f" fields={sorted(resolver.fields)!r} headers={resolver.family!r}",
+        "",
+    ]
+    rows = [["hop", "source", "as written", "address", "trusted by", "decision"]]
+    for index, hop in enumerate(result.hops):
+        if hop.address is None:
+            address = "(unix socket)" if index == 0 and not hop.text else "(not an address)"
+        else:
+            address = hop.address + (f" port {hop.port}" if hop.port is not None else "")
+        rows.append(
+            [
+                f"a{index}",
+                _source(resolver, index),
+                repr(hop.text)[1:-1][:40] or "-",
+                address,
+                _cell(hop.trusted_by),
+                _note(result, index, policy.hops or 0),
+            ]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        out.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    skipped = not_examined(resolver, result, lines)
+    if skipped:
+        shown = ", ".join(repr(s)[1:-1][:40] for s in skipped[-10:])
+        if len(skipped) > 10:
+            shown = f"({len(skipped) - 10} more), {shown}"
+        out.append(f"  not examined (left of the stop, never trusted): {shown}")
+    out.append("")
+    out.append(f"status: {result.status} — {result.reason}")
+    client_port = f" (port {result.client_port})" if result.client_port is not None else ""
+    out.extend(
+        [
+            f"client: {_cell(result.client)}{client_port}",
+            f"scheme: {result.scheme}",
+            f"host:   {_cell(result.host)}",
+            f"port:   {_cell(result.port)}",
+            f"prefix: {result.prefix!r}",
+            f"applied: {', '.join(result.applied) or 'nothing'}",
+        ]
+    )
+    warnings = config_warnings(resolver, result, lines)
+    if warnings:
+        out.append("")
+        out.append("warnings:")
+        out.extend(f"  ! {w}" for w in warnings)
+    return "\n".join(out)

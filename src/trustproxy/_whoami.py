@@ -1,0 +1,239 @@
+"""``trustproxy whoami``: a diagnostic page to put behind a real proxy chain, briefly.
+
+Standard library only.  For each GET it shows the raw header lines in arrival order
+(duplicates kept), the socket peer, what trustproxy resolves with the configuration given
+on the command line, and a configuration suggested from what arrived
+(:mod:`trustproxy._suggest`).  HTML for a browser, JSON when the request's ``Accept``
+names ``application/json``.
+
+Safe to expose for a few minutes: it echoes only the request's own header lines and
+peer (never the path or a body), escapes every byte it echoes, hides the values of
+``Cookie`` and ``Authorization`` headers, sets no cookie, and forbids scripts, framing,
+caching and content sniffing.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Optional, TextIO
+
+from ._explain import JSON, config_warnings, report
+from ._resolve import Resolver
+from ._suggest import suggest
+
+__all__ = ["SECURITY_HEADERS", "make_server", "serve", "whoami"]
+
+#: Sent with every response.  ``default-src 'none'`` blocks scripts, images, frames and
+#: forms; the page needs only its own inline style.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-store"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Vary", "Accept"),
+)
+
+#: Header values never echoed: the page may be shown on a shared screen or pasted.
+REDACTED = frozenset({"cookie", "authorization", "proxy-authorization"})
+
+
+def whoami(
+    resolver: Resolver,
+    peer: Optional[str],
+    lines: list[tuple[str, str]],
+    *,
+    server_port: Optional[int] = None,
+) -> dict[str, JSON]:
+    """Everything the page shows, as a JSON-able dict (a pure function)."""
+    shown = [
+        (name, f"(hidden, {len(value)} characters)" if name.lower() in REDACTED else value)
+        for name, value in lines
+    ]
+    host = None
+    for name, value in lines:
+        if name.lower() == "host":
+            host = value
+    result = resolver.resolve(peer, lines, host=host, port=server_port)
+    proposal = suggest(peer, lines)
+    return {
+        "peer": peer,
+        "headers": [[name, value] for name, value in shown],
+        "resolution": report(resolver, result, lines),
+        "warnings": list(config_warnings(resolver, result, lines)),
+        "suggestion": {
+            "summary": proposal.summary,
+            "proxies": list(proposal.proxies),
+            "client": proposal.client,
+            "trusted": list(proposal.trusted),
+            "network": proposal.network,
+            "hops": proposal.hops,
+            "headers": proposal.headers,
+            "config": proposal.config,
+            "caveats": list(proposal.caveats),
+        },
+    }
+
+
+_STYLE = (
+    "body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;padding:0 1em;"
+    "color:#111;background:#fff}h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}"
+    "table{border-collapse:collapse;width:100%}td,th{border:1px solid #bbb;padding:.25em .5em;"
+    "text-align:left;vertical-align:top;font-family:ui-monospace,monospace;font-size:13px;"
+    "word-break:break-all}th{background:#eee}.big{font-size:1.3em;font-weight:bold}"
+    ".warn{color:#8a4b00}code,pre{font-family:ui-monospace,monospace;background:#f3f3f3;"
+    "padding:.1em .3em}pre{padding:.6em;white-space:pre-wrap}"
+)
+
+
+def _e(value: object) -> str:
+    return escape("-" if value is None else str(value), quote=True)
+
+
+def render_html(data: dict[str, JSON]) -> str:
+    """The page.  Every value from the request goes through :func:`html.escape`."""
+    resolution = data["resolution"]
+    suggestion = data["suggestion"]
+    if not isinstance(resolution, dict) or not isinstance(suggestion, dict):
+        raise TypeError("not a whoami() result")
+    parts = [
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
+        '<meta name=viewport content="width=device-width, initial-scale=1">',
+        f"<title>trustproxy whoami</title><style>{_STYLE}</style></head><body>",
+        "<h1>trustproxy whoami</h1>",
+        "<p>You are <span id=client class=big>"
+        f"{_e(resolution['client'])}</span> "
+        f"(status <code id=status>{_e(resolution['status'])}</code>: "
+        f"{_e(resolution['reason'])})</p>",
+        "<table><tr><th>socket peer</th><td id=peer>"
+        f"{_e(data['peer'] or '(unix socket)')}</td></tr>",
+    ]
+    for key in ("scheme", "host", "port", "prefix"):
+        parts.append(f"<tr><th>{key}</th><td id={key}>{_e(resolution[key])}</td></tr>")
+    parts.append("</table>")
+    parts.append("<h2>Suggested configuration</h2>")
+    parts.append(f"<p id=suggestion>{_e(suggestion['summary'])}</p>")
+    if suggestion["config"]:
+        parts.append(f"<pre id=config>WSGIMiddleware(app, {_e(suggestion['config'])})</pre>")
+    caveats = suggestion["caveats"]
+    if isinstance(caveats, list) and caveats:
+        parts.append("<ul>" + "".join(f"<li>{_e(c)}</li>" for c in caveats) + "</ul>")
+    warnings = data["warnings"]
+    if isinstance(warnings, list) and warnings:
+        parts.append("<h2>Warnings about the current configuration</h2><ul class=warn>")
+        parts.extend(f"<li>{_e(w)}</li>" for w in warnings)
+        parts.append("</ul>")
+    parts.append("<h2>The walk</h2><table><tr>")
+    parts.extend(f"<th>{h}</th>" for h in ("hop", "source", "as written", "trusted by", "decision"))
+    parts.append("</tr>")
+    hops = resolution["hops"]
+    for row in hops if isinstance(hops, list) else []:
+        if isinstance(row, dict):
+            parts.append(
+                f"<tr><td>a{_e(row['index'])}</td><td>{_e(row['source'])}</td>"
+                f"<td>{_e(row['text'])}</td><td>{_e(row['trusted_by'])}</td>"
+                f"<td>{_e(row['note'])}</td></tr>"
+            )
+    parts.append("</table>")
+    config = resolution["config"]
+    if isinstance(config, dict):
+        shown = ", ".join(f"{key}={value!r}" for key, value in config.items())
+        parts.append(f"<p>Current configuration: <code id=current>{_e(shown)}</code></p>")
+    parts.append("<h2>Header lines as they arrived</h2><table id=headers>")
+    lines = data["headers"]
+    for line in lines if isinstance(lines, list) else []:
+        if isinstance(line, list):
+            parts.append(f"<tr><th>{_e(line[0])}</th><td>{_e(line[1])}</td></tr>")
+    parts.append("</table></body></html>")
+    return "\n".join(parts)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "trustproxy-whoami"
+    timeout = 15  # a slow client cannot hold a thread forever
+    protocol_version = "HTTP/1.0"
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def do_GET(self) -> None:
+        self._answer(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(send_body=False)
+
+    def _answer(self, *, send_body: bool) -> None:
+        # self.headers is the parsed message: items() keeps every line, in order.
+        lines = [(str(name), str(value)) for name, value in self.headers.items()]
+        data = whoami(
+            self.server.resolver,
+            self.client_address[0] if self.client_address else None,
+            lines,
+            server_port=self.server.server_address[1],
+        )
+        if "application/json" in (self.headers.get("Accept") or ""):
+            body = (json.dumps(data, indent=2) + "\n").encode()
+            content_type = "application/json"
+        else:
+            body = render_html(data).encode()
+            content_type = "text/html; charset=utf-8"
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in SECURITY_HEADERS:
+            self.send_header(name, value)
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        if self.server.log is not None:
+            peer = self.client_address[0] if self.client_address else "-"
+            self.server.log.write(f"whoami: {peer} {format % args!r}\n")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], resolver: Resolver, log: Optional[TextIO]) -> None:
+        self.resolver = resolver
+        self.log = log
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _Handler)
+
+
+def make_server(
+    resolver: Resolver, host: str = "127.0.0.1", port: int = 0, log: Optional[TextIO] = None
+) -> ThreadingHTTPServer:
+    """Bind the whoami server (``port=0`` picks a free port); call ``serve_forever()``."""
+    return _Server((host, port), resolver, log)
+
+
+def serve(resolver: Resolver, host: str, port: int, log: TextIO) -> int:
+    """Run until interrupted; the ``trustproxy whoami`` command."""
+    try:
+        server = make_server(resolver, host, port, log)
+    except OSError as error:
+        log.write(f"trustproxy: error: cannot listen on {host}:{port}: {error.strerror}\n")
+        return 2
+    bound = server.server_address
+    name = bound[0] if isinstance(bound[0], str) else bound[0].decode()
+    shown = f"[{name}]" if ":" in name else name
+    log.write(
+        f"whoami: serving on http://{shown}:{bound[1]}/ with {resolver!r}\n"
+        "whoami: put it behind your proxies, open the page, then stop it (Ctrl-C).\n"
+    )
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        log.write("whoami: listening beyond loopback: anyone who can reach this port sees it.\n")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

@@ -1,0 +1,188 @@
+"""The ``trustproxy`` command line: ``explain`` a request, or serve the ``whoami`` page.
+
+Exit status: 0 when the request was resolved or left untouched, 1 when it was left
+unresolved, 2 for a usage or configuration error (one line on stderr, no traceback).
+With no arguments, ``explain`` runs on a built-in sample forged request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import NoReturn, Optional, TextIO
+
+from . import __version__
+from ._explain import render_text, report
+from ._resolve import APPLIED, UNTRUSTED_PEER, Resolver
+from .errors import ConfigError
+
+__all__ = ["main"]
+
+#: ``trustproxy`` with no arguments explains this: a client forges 6.6.6.6, the proxy on
+#: loopback appends the address it really saw.
+SAMPLE = [
+    "explain",
+    "--peer",
+    "127.0.0.1",
+    "-H",
+    "X-Forwarded-For: 6.6.6.6, 203.0.113.9",
+    "-H",
+    "X-Forwarded-Proto: https",
+]
+
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class UsageError(Exception):
+    """A command-line mistake: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the whole usage block and exits; we want one line and exit 2.
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _header_line(text: str) -> tuple[str, str]:
+    """``"Name: value"`` -> ``("Name", "value")``; the name must be a token (RFC 9110 §5.1)."""
+    name, sep, value = text.partition(":")
+    if not sep or not name or not set(name) <= _TOKEN:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a 'Name: value' header line")
+    return name, value.strip(" \t")  # OWS around the value is not part of it (§5.5)
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("configuration (as for the middleware)")
+    group.add_argument(
+        "--trusted",
+        action="append",
+        metavar="ENTRY",
+        help="a trusted proxy address, network or preset (loopback, private, linklocal, unix,"
+        " *); repeat or separate with commas (default: loopback)",
+    )
+    group.add_argument("--hops", type=int, help="the number of proxies in front of the app")
+    group.add_argument(
+        "--headers",
+        default="x-forwarded",
+        help="the header family: x-forwarded (default), or a single-address header name",
+    )
+    group.add_argument(
+        "--fields",
+        help="comma-separated: for, proto, host, port, prefix (default: for,proto; for"
+        " with a single-address header)",
+    )
+
+
+def _parser() -> _Parser:
+    parser = _Parser(
+        prog="trustproxy",
+        description="See what trustproxy decides for a request, and why.",
+        epilog="With no arguments, explains a built-in sample forged request.",
+    )
+    parser.add_argument("--version", action="version", version=f"trustproxy {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    explain = commands.add_parser(
+        "explain",
+        help="walk one request's headers and explain the result",
+        description="Walk one request's forwarding headers as the middleware would and print"
+        " each hop, the decision and warnings about the configuration.",
+    )
+    explain.add_argument(
+        "--peer",
+        required=True,
+        metavar="ADDR",
+        help="the socket peer's address (what REMOTE_ADDR would be); 'unix' for a UNIX socket",
+    )
+    explain.add_argument(
+        "-H",
+        "--header",
+        dest="lines",
+        action="append",
+        type=_header_line,
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a request header line; repeat for several (order and duplicates kept)",
+    )
+    explain.add_argument("--scheme", default="http", help="the scheme the request arrived with")
+    explain.add_argument("--port", type=int, help="the server port the request arrived on")
+    explain.add_argument("--prefix", default="", help="the app's mount path (SCRIPT_NAME)")
+    explain.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_config(explain)
+    whoami = commands.add_parser(
+        "whoami",
+        help="serve a diagnostic page showing what arrives and what to configure",
+        description="Serve a page that shows each request's header lines, socket peer,"
+        " what trustproxy resolves and a suggested configuration. Put it behind your"
+        " proxies, open it in a browser (or curl -H 'Accept: application/json'), then stop"
+        " it.",
+    )
+    whoami.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    whoami.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
+    _add_config(whoami)
+    return parser
+
+
+def _resolver(args: argparse.Namespace) -> Resolver:
+    trusted: Optional[list[str]] = args.trusted
+    headers = str(args.headers)
+    fields: Optional[str] = args.fields
+    if fields is None:
+        # X-Real-IP and the like carry only an address: asking for proto would be refused.
+        fields = "for,proto" if headers.strip().lower() in ("x-forwarded", "forwarded") else "for"
+    return Resolver(
+        trusted=",".join(trusted) if trusted else "loopback",
+        hops=args.hops,
+        fields=fields,
+        headers=headers,
+    )
+
+
+def _explain(args: argparse.Namespace, out: TextIO, sample: bool) -> int:
+    resolver = _resolver(args)
+    lines: list[tuple[str, str]] = args.lines
+    peer_arg = str(args.peer)
+    peer = None if peer_arg.lower() in ("unix", "") else peer_arg
+    host = None
+    for name, value in lines:
+        if name.lower() == "host":
+            host = value
+    result = resolver.resolve(
+        peer, lines, scheme=str(args.scheme), host=host, port=args.port, prefix=str(args.prefix)
+    )
+    if args.json:
+        out.write(json.dumps(report(resolver, result, lines), indent=2) + "\n")
+    else:
+        if sample:
+            out.write(
+                "No arguments given: explaining a sample. A client forged 6.6.6.6; the proxy"
+                " on 127.0.0.1 appended the address it saw, 203.0.113.9.\n"
+                f"  trustproxy {' '.join(_quote(a) for a in SAMPLE)}\n\n"
+            )
+        out.write(render_text(resolver, result, lines) + "\n")
+    return 0 if result.status in (APPLIED, UNTRUSTED_PEER) else 1
+
+
+def _quote(arg: str) -> str:
+    return f"'{arg}'" if set(arg) & set(" ,:*") else arg
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; return the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    sample = not arguments
+    try:
+        args = _parser().parse_args(SAMPLE if sample else arguments)
+        if args.command is None:
+            raise UsageError("choose a command: explain or whoami (see trustproxy --help)")
+        if args.command == "explain":
+            return _explain(args, sys.stdout, sample)
+        from ._whoami import serve
+
+        return serve(_resolver(args), str(args.host), int(args.port), sys.stderr)
+    except (UsageError, ConfigError) as error:
+        print(f"trustproxy: error: {error}", file=sys.stderr)
+        return 2
+    except SystemExit as exit:  # --help and --version
+        return exit.code if isinstance(exit.code, int) else 0

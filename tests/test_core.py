@@ -1,0 +1,157 @@
+"""The shared scenario table (tests/scenarios.py) run through ``Resolver.resolve``."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pytest
+
+import trustproxy
+from scenarios import SCENARIOS, Outcome, Scenario
+from trustproxy import Hop, Resolution, Resolver
+from trustproxy._resolve import MAX_HOPS
+
+CLIENT = "203.0.113.9"
+XFF = "X-Forwarded-For"
+
+
+def check(result: Resolution, expected: Outcome) -> None:
+    """Compare a Resolution with the table's expected outcome, field by field."""
+    got = (
+        result.status,
+        result.client,
+        result.client_port,
+        result.scheme,
+        result.host,
+        result.port,
+        result.prefix,
+    )
+    want = (
+        expected.status,
+        expected.client,
+        expected.client_port,
+        expected.scheme,
+        expected.host,
+        expected.port,
+        expected.prefix,
+    )
+    assert got == want, result.reason
+    assert result.reason
+    assert len(result.ignored) == len(expected.ignored), result.ignored
+    unmatched = list(result.ignored)
+    for part in expected.ignored:
+        entry = next((entry for entry in unmatched if part in entry), None)
+        assert entry is not None, (part, result.ignored)
+        unmatched.remove(entry)
+    assert ("for" in result.applied) == expected.forwarded, result.applied
+
+
+@pytest.mark.parametrize("scenario", [pytest.param(s, id=s.id) for s in SCENARIOS])
+def test_scenario(scenario: Scenario) -> None:
+    resolver = Resolver(**scenario.config())
+    request = scenario.request
+    result = resolver.resolve(
+        scenario.peer,
+        list(scenario.lines),
+        scheme=request.scheme,
+        host=request.host,
+        port=request.port,
+        prefix=request.prefix,
+    )
+    check(result, scenario.expected)
+    if result.status == trustproxy.UNTRUSTED_PEER:
+        # Nothing was read: the trail holds the peer alone.
+        assert len(result.hops) == 1
+        assert result.proxies == ()
+        assert result.applied == ()
+    if result.status == trustproxy.UNRESOLVED:
+        assert result.applied == ()
+    # Resolving again (now from the memo, when the policy is cacheable) gives the same.
+    again = resolver.resolve(
+        scenario.peer,
+        list(scenario.lines),
+        scheme=request.scheme,
+        host=request.host,
+        port=request.port,
+        prefix=request.prefix,
+    )
+    assert again == result
+
+
+class NoSplit(str):
+    """A header value that fails the test if anything splits or iterates it whole."""
+
+    def split(self, *args: object, **kwargs: object) -> list[str]:
+        raise AssertionError("the header was split whole")
+
+    def rsplit(self, *args: object, **kwargs: object) -> list[str]:
+        raise AssertionError("the header was split whole")
+
+    def partition(self, *args: object, **kwargs: object) -> tuple[str, str, str]:
+        raise AssertionError("the header was partitioned whole")
+
+    def __iter__(self) -> Any:
+        raise AssertionError("the header was iterated character by character")
+
+
+def _values(xff: str, proto: Optional[str] = None) -> tuple[Optional[str], ...]:
+    return (NoSplit(xff), None if proto is None else NoSplit(proto), None, None, None)
+
+
+def test_10000_item_header_resolves_like_a_short_one() -> None:
+    """Issue 2 §4: a 10,000-item header is scanned from the right, never split whole;
+    the walk examines the same two items as for the two-item header."""
+    long = ", ".join(["6.6.6.6"] * 9_998 + [CLIENT, "127.0.0.2"])
+    proto = ", ".join(["http"] * 9_999 + ["https", "http"])
+    resolver = Resolver()
+    calls: list[str] = []
+    hop = resolver.policy.hop
+
+    def counting_hop(text: str) -> Optional[Hop]:
+        calls.append(text)
+        return hop(text)
+
+    resolver.policy.hop = counting_hop  # type: ignore[method-assign]
+    result = resolver._resolve("127.0.0.1", _values(long, proto), "http", None, None, "")
+    # At most the peer plus the two items walked (the peer may be looked up elsewhere).
+    assert calls[-2:] == ["127.0.0.2", CLIENT]
+    assert len(calls) <= 3
+    short = Resolver().resolve(
+        "127.0.0.1", [(XFF, f"{CLIENT}, 127.0.0.2"), ("X-Forwarded-Proto", "https, http")]
+    )
+    assert result == short
+    assert (result.client, result.scheme) == (CLIENT, "https")
+
+
+def test_10000_trusted_items_stop_at_the_walk_limit() -> None:
+    long = ", ".join(["127.0.0.3"] * 10_000)
+    resolver = Resolver()
+    result = resolver._resolve("127.0.0.1", _values(long), "http", None, None, "")
+    assert result.status == trustproxy.UNRESOLVED
+    assert len(result.hops) == MAX_HOPS + 1  # the peer and MAX_HOPS items, no more
+
+
+def test_10000_items_with_hops_reads_hops_items() -> None:
+    long = ", ".join(["6.6.6.6"] * 9_997 + [CLIENT, "198.51.100.1", "198.51.100.2"])
+    resolver = Resolver(trusted="*", hops=3)
+    result = resolver._resolve("198.51.100.3", _values(long), "http", None, None, "")
+    assert result.client == CLIENT
+    assert len(result.hops) == 4
+
+
+def test_10000_character_item_is_not_read_whole() -> None:
+    result = Resolver()._resolve("127.0.0.1", _values("1" * 10_000), "http", None, None, "")
+    assert result.status == trustproxy.UNRESOLVED
+    assert "longer than" in result.reason
+
+
+def test_callable_trust_is_asked_on_every_request() -> None:
+    """A callable's answer may change (say, a reloaded list): results are not memoised."""
+    answers = {"trust": True}
+    resolver = Resolver(trusted=lambda address: answers["trust"])
+    lines = [(XFF, CLIENT)]
+    assert resolver.resolve("10.0.0.1", lines).client == CLIENT
+    answers["trust"] = False
+    result = resolver.resolve("10.0.0.1", lines)
+    assert result.status == trustproxy.UNTRUSTED_PEER
+    assert result.client == "10.0.0.1"
