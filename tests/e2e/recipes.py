@@ -20,10 +20,11 @@ RECIPES: dict[str, dict[str, object]] = {
     # client -> HAProxy (connects from 127.0.0.3) -> nginx (from 127.0.0.2) -> app.
     "chain-trusted": {"trusted": ["127.0.0.2", "127.0.0.3"], "fields": ALL_FIELDS[:4]},
     "chain-hops": {"trusted": "*", "hops": 2, "fields": ALL_FIELDS[:4]},
-    # Recorded header shapes (test_recorded.py): 198.51.100.0/24 stands for the
-    # provider's published ranges, 10.0.0.0/16 for the load balancer's subnets.
-    "cloudflare": {"trusted": ["198.51.100.0/24"], "fields": ["for", "proto"]},
-    "cloudflare-nginx": {"trusted": ["127.0.0.1", "198.51.100.0/24"], "fields": ["for", "proto"]},
+    # Recorded header shapes (test_recorded.py).  "cloudflare" is the preset of
+    # Cloudflare's published ranges; 10.0.0.0/16 stands for the load balancer's subnets.
+    "cloudflare-connecting-ip": {"trusted": ["cloudflare"], "headers": "cf-connecting-ip"},
+    "cloudflare": {"trusted": ["cloudflare"], "fields": ["for", "proto"]},
+    "cloudflare-nginx": {"trusted": ["127.0.0.1", "cloudflare"], "fields": ["for", "proto"]},
     "aws-alb": {"trusted": ["10.0.0.0/16"], "fields": ["for", "proto", "port"]},
 }
 

@@ -2,8 +2,9 @@
 
 The shapes follow the providers' documentation, quoted in ``docs/deploy/cloudflare.md``
 and ``docs/deploy/aws-alb.md``; the settings are the pages' (``recipes.RECIPES``).
-198.51.100.0/24 stands for Cloudflare's published ranges and 10.0.0.0/16 for the load
-balancer's subnets.  No network traffic: the WSGI middleware is called in-process.
+173.245.48.20 is an address in Cloudflare's published ranges (the ``cloudflare`` preset),
+10.0.0.0/16 stands for the load balancer's subnets.  No network traffic: the WSGI
+middleware is called in-process.
 """
 
 from __future__ import annotations
@@ -44,16 +45,30 @@ def status(seen: dict[str, Any]) -> Optional[str]:
     return resolution.status if resolution else None
 
 
+CF_EDGE = "173.245.48.20"
+
 CLOUDFLARE = [
     pytest.param(
-        "cloudflare", "198.51.100.20",
+        "cloudflare-connecting-ip", CF_EDGE,
+        {"X-Forwarded-For": "6.6.6.6,203.0.113.1", "CF-Connecting-IP": "203.0.113.1"},
+        ("applied", "203.0.113.1", "http", "www.example.com"),
+        id="cf-connecting-ip",
+    ),
+    pytest.param(
+        "cloudflare-connecting-ip", "203.0.113.9",
+        {"CF-Connecting-IP": "6.6.6.6"},
+        ("untrusted-peer", "203.0.113.9", "http", "www.example.com"),
+        id="cf-connecting-ip-bypassed",
+    ),
+    pytest.param(
+        "cloudflare", CF_EDGE,
         {"X-Forwarded-For": "203.0.113.1", "X-Forwarded-Proto": "https",
          "CF-Connecting-IP": "203.0.113.1", "CF-Visitor": '{"scheme":"https"}'},
         ("applied", "203.0.113.1", "https", "www.example.com"),
         id="cloudflare-plain",
     ),
     pytest.param(
-        "cloudflare", "198.51.100.20",
+        "cloudflare", CF_EDGE,
         {"X-Forwarded-For": "6.6.6.6,203.0.113.1", "X-Forwarded-Proto": "https",
          "X-Forwarded-Host": "evil.test", "CF-Connecting-IP": "203.0.113.1"},
         ("applied", "203.0.113.1", "https", "www.example.com"),
@@ -68,7 +83,7 @@ CLOUDFLARE = [
     ),
     pytest.param(
         "cloudflare-nginx", "127.0.0.1",
-        {"X-Forwarded-For": "6.6.6.6,203.0.113.1, 198.51.100.20",
+        {"X-Forwarded-For": f"6.6.6.6,203.0.113.1, {CF_EDGE}",
          "X-Forwarded-Proto": "https, http", "CF-Connecting-IP": "203.0.113.1"},
         ("applied", "203.0.113.1", "https", "www.example.com"),
         id="cloudflare-then-nginx",
