@@ -48,6 +48,7 @@ class ProxyKind:
     grace: float = 3.0
     ipv6: bool = True  # the recipe has an IPv6 listener
     prefix: bool = True  # the recipe strips /app and announces it in X-Forwarded-Prefix
+    underscores: bool = True  # passes header names with "_" (X_Forwarded_For) on
 
     def start(
         self,
@@ -147,6 +148,7 @@ KINDS: dict[str, ProxyKind] = {
                 "tls_listen": f"127.0.0.1:{p.tls_port}",
             },
             docs_values={"listen": "80", "listen6": "[::]:80", "tls_listen": "443"},
+            underscores=False,  # underscores_in_headers off
         ),
         ProxyKind(
             name="haproxy",
@@ -266,6 +268,7 @@ KINDS: dict[str, ProxyKind] = {
             },
             grace=0.3,  # graceful shutdown takes ~2 s; the tests need no grace
             ipv6=False,
+            underscores=False,
         ),
     ]
 }

@@ -155,3 +155,20 @@ def test_underscore_alias_is_never_read(app: str) -> None:
     assert seen["raw"]["x-forwarded-for"] is None, seen
     dropped = seen["server"] == "gunicorn"
     assert seen["raw"].get("x_forwarded_for") == (None if dropped else "7.7.7.7"), seen
+
+
+@pytest.mark.parametrize("front", ALL, indirect=True)
+def test_underscore_names_through_proxy(front: Running) -> None:
+    """Which proxies pass ``X_Forwarded_For`` on (docs/deploy/index.md says so).
+
+    gunicorn drops such names itself; an ASGI server reports them under their own name,
+    which shows what the proxy did.  Either way X-Forwarded-For never holds 7.7.7.7.
+    """
+    seen = fetch(front.url("/echo"), [("X_Forwarded_For", "7.7.7.7")], source="127.0.0.5").json
+    assert seen["client"] == "127.0.0.5", seen
+    assert "7.7.7.7" not in str(seen["raw"]["x-forwarded-for"]), seen
+    arrived = seen["raw"].get("x_forwarded_for")
+    if seen["server"] == "gunicorn":
+        assert arrived is None
+    else:
+        assert arrived == ("7.7.7.7" if front.kind.underscores else None), seen
