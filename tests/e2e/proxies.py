@@ -49,6 +49,7 @@ class ProxyKind:
     ipv6: bool = True  # the recipe has an IPv6 listener
     prefix: bool = True  # the recipe strips /app and announces it in X-Forwarded-Prefix
     underscores: bool = True  # passes header names with "_" (X_Forwarded_For) on
+    forwarded_quotes_ipv6: bool = True  # writes an IPv6 node as RFC 7239 wants: for="[...]"
 
     def start(
         self,
@@ -291,6 +292,24 @@ FORWARDED: dict[str, ProxyKind] = {
         argv=KINDS["lighttpd"].argv,
         lab_values=KINDS["lighttpd"].lab_values,
         docs_values=KINDS["lighttpd"].docs_values,
+    ),
+    "haproxy": ProxyKind(
+        name="haproxy-forwarded",
+        binary="haproxy",
+        templates=("haproxy-forwarded.cfg.tmpl",),
+        argv=KINDS["haproxy"].argv,
+        lab_values=KINDS["haproxy"].lab_values,
+        docs_values=KINDS["haproxy"].docs_values,
+        forwarded_quotes_ipv6=False,
+    ),
+    "apache": ProxyKind(
+        name="apache-forwarded",
+        binary="apache2",
+        templates=("apache-forwarded.conf.tmpl",),
+        argv=KINDS["apache"].argv,
+        lab_values=KINDS["apache"].lab_values,
+        docs_values=KINDS["apache"].docs_values,
+        forwarded_quotes_ipv6=False,
     ),
 }
 
