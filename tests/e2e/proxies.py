@@ -207,10 +207,10 @@ KINDS: dict[str, ProxyKind] = {
             lab_values=lambda p: {
                 "site": f"127.0.0.1:{p.port}",
                 "tls_site": f"localhost:{p.tls_port}",
+                "port6": p.port6,
             },
             docs_values={"site": ":80", "tls_site": "example.com"},
             env=_caddy_env,
-            ipv6=False,
         ),
         ProxyKind(
             name="lighttpd",
