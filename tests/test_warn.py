@@ -7,6 +7,7 @@ from typing import Optional
 
 import pytest
 
+import trustproxy._warn
 from trustproxy import Resolution, Resolver, WSGIMiddleware
 from trustproxy._warn import Limiter, classify
 
@@ -113,8 +114,11 @@ def test_disabled_logger_costs_nothing() -> None:
 
 
 def test_wsgi_middleware_logs_through_the_trustproxy_logger(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A fresh process-wide limiter: other tests may already have logged this cause.
+    monkeypatch.setattr(trustproxy._warn, "_default", trustproxy._warn.Limiter())
+
     def app(environ: dict[str, object], start_response: object) -> list[bytes]:
         return [b""]
 

@@ -4,6 +4,7 @@ from ._forwarded import parse_forwarded
 from ._resolve import APPLIED, CONFLICT, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver
 from .errors import ConfigError, HeaderError
 from .presets import load_networks
+from .proxyfix import ProxyFix
 from .trust import PRESETS, Hop, TrustPolicy
 from .wsgi import WSGIMiddleware
 
@@ -18,6 +19,7 @@ __all__ = [
     "ConfigError",
     "HeaderError",
     "Hop",
+    "ProxyFix",
     "Resolution",
     "Resolver",
     "TrustPolicy",

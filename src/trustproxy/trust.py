@@ -30,6 +30,7 @@ from typing import Callable, NamedTuple, Optional, Union
 
 from . import presets as _presets
 from ._address import CACHE_SIZE, MISSING, Address, parse_node
+from ._address import _parse as parse_uncached
 from .errors import ConfigError
 
 __all__ = ["PRESETS", "Hop", "TrustPolicy", "TrustSpec"]
@@ -231,7 +232,9 @@ class TrustPolicy:
             cached = cache.get(text, MISSING)
             if cached is not MISSING:
                 return cached  # type: ignore[no-any-return]
-        address = parse_node(text)
+        # The policy caches the hop itself, so the address parser's own cache would only
+        # hold a second copy: parse directly when the policy caches.
+        address = parse_node(text) if cache is None else parse_uncached(text)
         result = (
             None
             if address is None

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional, Union
 
-from ._resolve import CONFLICT, UNRESOLVED, Resolution, Resolver
+from ._resolve import APPLIED, CONFLICT, UNRESOLVED, Resolution, Resolver
 from ._warn import note
 from .trust import TrustSpec
 
@@ -118,30 +118,30 @@ class WSGIMiddleware:
                 break
         else:
             return self.app(environ, start_response)
-        port_text = environ.get("SERVER_PORT")
+        # Each environ value is fetched once: they feed both the core and trustproxy.orig.
+        get = environ.get
+        remote_addr = get("REMOTE_ADDR")
+        scheme = get("wsgi.url_scheme", "http")
+        original_host = get("HTTP_HOST")
+        script_name = get("SCRIPT_NAME", "")
+        port_text = get("SERVER_PORT")
         try:
             port: Optional[int] = int(port_text) if port_text else None
         except ValueError:
             port = None
-        get = environ.get
         result = self.resolver._resolve(
-            get("REMOTE_ADDR"),
-            tuple([get(key) for key in self._keys]),
-            get("wsgi.url_scheme", "http"),
-            get("HTTP_HOST"),
-            port,
-            get("SCRIPT_NAME", ""),
+            remote_addr, tuple(map(get, self._keys)), scheme, original_host, port, script_name
         )
-        note(result)
         status = result.status
-        if status == CONFLICT or (status == UNRESOLVED and self.strict):
-            line, response_headers, body = bad_request(result)
-            start_response(line, response_headers)
-            return [body]
+        if status != APPLIED or result.ignored:
+            note(result)
+            if status == CONFLICT or (status == UNRESOLVED and self.strict):
+                line, response_headers, body = bad_request(result)
+                start_response(line, response_headers)
+                return [body]
         environ[RESOLUTION_KEY] = result
-        original_host = get("HTTP_HOST")
         environ[ORIGINAL_KEY] = {
-            "REMOTE_ADDR": get("REMOTE_ADDR"),
+            "REMOTE_ADDR": remote_addr,
             "REMOTE_PORT": get("REMOTE_PORT"),
             "wsgi.url_scheme": get("wsgi.url_scheme"),
             "HTTP_HOST": original_host,
