@@ -249,8 +249,14 @@ KINDS: dict[str, ProxyKind] = {
                 "-l",
                 "warn",
             ],
-            lab_values=lambda p: {"bind": "127.0.0.1", "port": p.port, "tls_port": p.tls_port},
+            lab_values=lambda p: {
+                "bind": "127.0.0.1",
+                "port": p.port,
+                "tls_port": p.tls_port,
+            },
             docs_values={"bind": "0.0.0.0", "port": 80, "tls_port": 443},
+            # Envoy writes a client on 127.0.0.1 or ::1 as its own host address
+            # (test_envoy_writes_loopback_clients_as_its_own_address): no ::1 test.
             ipv6=False,
         ),
         ProxyKind(

@@ -172,3 +172,14 @@ def test_underscore_names_through_proxy(front: Running) -> None:
         assert arrived is None
     else:
         assert arrived == ("7.7.7.7" if front.kind.underscores else None), seen
+
+
+@pytest.mark.parametrize("front", ["envoy"], indirect=True)
+def test_envoy_writes_loopback_clients_as_its_own_address(front: Running) -> None:
+    """With ``use_remote_address``, Envoy appends its host's own (non-loopback) address
+    instead of a client on 127.0.0.1 or ::1 (127.0.0.5 is written as is).  trustproxy
+    reports what Envoy wrote; the address is not trusted, so the walk stops there."""
+    seen = fetch(front.url("/echo"), source="127.0.0.1").json
+    written = seen["raw"]["x-forwarded-for"]
+    assert written not in (None, "127.0.0.1"), seen
+    assert (seen["status"], seen["client"]) == ("applied", written), seen
