@@ -201,6 +201,39 @@ def overhead_us() -> float:
     return best(wrapped) - best(_bare_wsgi)
 
 
+def asgi_overhead_us() -> float:
+    """:func:`overhead_us` for ASGIMiddleware: one request driven without an event loop."""
+    import timeit
+
+    from trustproxy.asgi import ASGIMiddleware
+
+    wrapped = ASGIMiddleware(_bare_asgi, **SETTINGS)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": "/", "raw_path": b"/",
+             "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1:8000"), (b"x-forwarded-for", b"203.0.113.7"),
+                         (b"x-forwarded-proto", b"https")],
+             "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000)}  # fmt: skip
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    def once(app: Any) -> None:
+        coroutine = app(dict(scope), receive, send)
+        # nothing awaits for real: the coroutine finishes in one step
+        with contextlib.suppress(StopIteration):
+            coroutine.send(None)
+
+    def best(app: Any) -> float:
+        runs = timeit.repeat(lambda: once(app), number=20000, repeat=5)
+        return min(runs) / 20000 * 1e6
+
+    return best(wrapped) - best(_bare_asgi)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -216,8 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         servers.append("uvicorn")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, rounds={args.rounds}, "
           f"{args.duration}s each, {args.connections} connections, headers {HEADERS}")  # fmt: skip
-    cost = overhead_us()
-    print(f"WSGIMiddleware cost in-process: {cost:.2f} us per request")
+    costs = {"gunicorn": overhead_us()}
+    print(f"WSGIMiddleware cost in-process: {costs['gunicorn']:.2f} us per request")
+    if "uvicorn" in servers:
+        costs["uvicorn"] = asgi_overhead_us()
+        print(f"ASGIMiddleware cost in-process: {costs['uvicorn']:.2f} us per request")
     for server in servers:
         procs = {wrapped: start(server, wrapped) for wrapped in (False, True)}
         try:
@@ -245,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"ratio req/s {med(rps_ratios):.3f} (min {min(rps_ratios):.3f}, "
                   f"max {max(rps_ratios):.3f}); ratio by CPU {med(cpu_ratios):.3f} "
                   f"(min {min(cpu_ratios):.3f}, max {max(cpu_ratios):.3f})")  # fmt: skip
-            if server == "gunicorn":
-                predicted = bare_cpu / (bare_cpu + cost)
+            if server in costs:
+                predicted = bare_cpu / (bare_cpu + costs[server])
                 print(f"{server:9} ratio predicted from the in-process cost: {predicted:.3f}")
         finally:
             for proc, _ in procs.values():
