@@ -18,7 +18,8 @@ RECIPES: dict[str, dict[str, object]] = {
         "fields": ["for", "proto", "host"],
     },
     # client -> HAProxy (connects from 127.0.0.3) -> nginx (from 127.0.0.2) -> app.
-    "chain-trusted": {"trusted": ["127.0.0.2", "127.0.0.3"], "fields": ALL_FIELDS[:4]},
+    # 127.0.0.2/31 is exactly the two proxies, 127.0.0.2 and 127.0.0.3.
+    "chain-trusted": {"trusted": ["127.0.0.2/31"], "fields": ALL_FIELDS[:4]},
     "chain-hops": {"trusted": "*", "hops": 2, "fields": ALL_FIELDS[:4]},
     # Recorded header shapes (test_recorded.py).  "cloudflare" is the preset of
     # Cloudflare's published ranges; 10.0.0.0/16 stands for the load balancer's subnets.
