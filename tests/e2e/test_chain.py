@@ -2,8 +2,8 @@
 
 HAProxy connects from 127.0.0.3 (``source``) and nginx from 127.0.0.2 (``proxy_bind``),
 so every hop is a distinct address.  The app is configured two ways: with the proxies'
-addresses (``trusted``, the network 127.0.0.2/31) and with a hop count (``hops=2``).  Clients connect from
-127.0.0.4 ... 127.0.0.9.
+network (``trusted=["127.0.0.2/31"]``) and with a hop count (``hops=2``).  Clients
+connect from 127.0.0.4 ... 127.0.0.9.
 """
 
 from __future__ import annotations
