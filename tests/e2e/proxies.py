@@ -267,14 +267,16 @@ KINDS: dict[str, ProxyKind] = {
             lab_values=lambda p: {
                 "listen": f"127.0.0.1:{p.port}",
                 "tls_listen": f"127.0.0.1:{p.tls_port}",
+                "port6": p.port6,
+                "web": "web, web6",
             },
             docs_values={
                 "listen": ":80",
                 "tls_listen": ":443",
                 "dynamic": "/etc/traefik/dynamic.yml",
+                "web": "web",
             },
             grace=0.3,  # graceful shutdown takes ~2 s; the tests need no grace
-            ipv6=False,
             underscores=False,
         ),
     ]
