@@ -278,14 +278,31 @@ class Resolver(ForwardedWalks):
         answers may change).
         """
         memo = self._memo
-        if memo is not None:
-            key = (peer, values, scheme, host, port, prefix)
-            cached = memo.get(key, MISSING)
-            if cached is not MISSING:
-                return cached  # type: ignore[no-any-return]
+        if memo is None:
+            return self._compute(peer, values, scheme, host, port, prefix)
+        key = (peer, values, scheme, host, port, prefix)
+        cached = memo.get(key, MISSING)
+        if cached is not MISSING:
+            return cached  # type: ignore[no-any-return]
+        result = self._compute(peer, values, scheme, host, port, prefix)
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[key] = result
+        return result
+
+    def _compute(
+        self,
+        peer: Optional[str],
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Resolution:
+        """:meth:`_resolve` without the memo, for adapters that memoise their own outcome."""
         peer_hop = self.policy.peer(peer)
         if peer_hop.trusted_by is None:
-            result = Resolution(
+            return Resolution(
                 UNTRUSTED_PEER,
                 f"peer {peer_hop.text or 'on a UNIX socket'} is not a trusted proxy;"
                 " forwarding headers ignored",
@@ -298,19 +315,14 @@ class Resolver(ForwardedWalks):
                 (peer_hop,),
                 (),
             )
-        elif self.family == "x-forwarded":
-            result = self._x_forwarded(peer_hop, values, scheme, host, port, prefix)
-        elif self.family == "forwarded":
-            result = self._forwarded(peer_hop, values[0], scheme, host, port, prefix)[0]
-        elif self.family == BOTH:
-            result = self._both(peer_hop, values, scheme, host, port, prefix)
-        else:
-            result = self._single(peer_hop, values[0], scheme, host, port, prefix)
-        if memo is not None:
-            if len(memo) >= MEMO_SIZE:
-                memo.clear()
-            memo[key] = result
-        return result
+        family = self.family
+        if family == "x-forwarded":
+            return self._x_forwarded(peer_hop, values, scheme, host, port, prefix)
+        if family == "forwarded":
+            return self._forwarded(peer_hop, values[0], scheme, host, port, prefix)[0]
+        if family == BOTH:
+            return self._both(peer_hop, values, scheme, host, port, prefix)
+        return self._single(peer_hop, values[0], scheme, host, port, prefix)
 
     # -- the walks -------------------------------------------------------------------
 
