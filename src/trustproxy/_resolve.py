@@ -31,6 +31,7 @@ from typing import Callable, NamedTuple, Optional, TypeVar, Union
 
 from ._address import MISSING, parse_node, parse_port
 from ._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
+from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
 from ._values import DEFAULT_PORTS, host_port, valid_prefix, valid_scheme
 from ._walks import ForwardedWalks
 from .errors import ConfigError
@@ -47,16 +48,9 @@ __all__ = [
     "Resolver",
 ]
 
-APPLIED = "applied"
-UNTRUSTED_PEER = "untrusted-peer"
-UNRESOLVED = "unresolved"
-CONFLICT = "conflict"
 
 FIELDS = ("for", "proto", "host", "port", "prefix")
 
-#: The longest chain walked.  Real chains are a handful of proxies; a walk that meets
-#: more trusted hops than this stops as unresolved, so the work per request is bounded.
-MAX_HOPS = 64
 
 #: How many resolutions are remembered (see :meth:`Resolver._resolve`).
 MEMO_SIZE = 1024
