@@ -246,3 +246,19 @@ def test_limit_asgi_keeps_no_long_client_bytes() -> None:
     with pytest.raises(StopIteration):
         coroutine.send(None)
     assert len(middleware._memo) == 1  # the memo itself still works
+
+
+def test_limit_wsgi_plans_keep_no_long_client_text() -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        return []
+
+    middleware = WSGIMiddleware(app, fields="for,proto,host,port,prefix")
+    for i in range(100):
+        long = f"{i}" + "x" * 50_000
+        for peer in (PROXY, "198.51.100.1"):
+            environ = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": long, "HTTP_HOST": long}
+            middleware(environ, lambda *a: None)
+    assert middleware._plans is not None
+    assert middleware._plans == {}
+    middleware({"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": CLIENT}, lambda *a: None)
+    assert len(middleware._plans) == 1  # the memo itself still works

@@ -45,6 +45,9 @@ class Address(NamedTuple):
 
 _cache: dict[str, Optional[Address]] = {}
 
+# NamedTuple's generated __new__ is Python code; tuple.__new__ builds the same object in C.
+_new = tuple.__new__
+
 #: Marks a cache miss (``None`` is a cached answer: "not an address").
 MISSING: Any = object()
 
@@ -117,20 +120,20 @@ def _parse(text: str) -> Optional[Address]:
             if port is None:
                 return None
         v6 = _ipv6(text[1:close])
-        return None if v6 is None else Address(v6[0], port, v6[1], v6[2])
+        return None if v6 is None else _new(Address, (v6[0], port, v6[1], v6[2]))
     colons = text.count(":")
     if colons == 0:
         v4 = _ipv4(text)
-        return None if v4 is None else Address(v4[0], None, 4, v4[1])
+        return None if v4 is None else _new(Address, (v4[0], None, 4, v4[1]))
     if colons == 1:  # IPv4address ":" port
         host, _, port_text = text.partition(":")
         port = parse_port(port_text)
         v4 = _ipv4(host)
         if port is None or v4 is None:
             return None
-        return Address(v4[0], port, 4, v4[1])
+        return _new(Address, (v4[0], port, 4, v4[1]))
     v6 = _ipv6(text)  # a bare IPv6 address cannot carry a port
-    return None if v6 is None else Address(v6[0], None, v6[1], v6[2])
+    return None if v6 is None else _new(Address, (v6[0], None, v6[1], v6[2]))
 
 
 def parse_node(text: str) -> Optional[Address]:

@@ -31,6 +31,7 @@ from typing import Callable, NamedTuple, Optional, TypeVar, Union
 
 from ._address import MISSING, parse_node, parse_port
 from ._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
+from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
 from ._values import DEFAULT_PORTS, host_port, valid_prefix, valid_scheme
 from ._walks import ForwardedWalks
 from .errors import ConfigError
@@ -47,16 +48,9 @@ __all__ = [
     "Resolver",
 ]
 
-APPLIED = "applied"
-UNTRUSTED_PEER = "untrusted-peer"
-UNRESOLVED = "unresolved"
-CONFLICT = "conflict"
 
 FIELDS = ("for", "proto", "host", "port", "prefix")
 
-#: The longest chain walked.  Real chains are a handful of proxies; a walk that meets
-#: more trusted hops than this stops as unresolved, so the work per request is bounded.
-MAX_HOPS = 64
 
 #: How many resolutions are remembered (see :meth:`Resolver._resolve`).
 MEMO_SIZE = 1024
@@ -231,6 +225,9 @@ class Resolver(ForwardedWalks):
             self.trigger_names = (self.family,)
         self._limit = hops if hops is not None else MAX_HOPS
         self._memo: Optional[dict[object, Resolution]] = {} if self.policy.cacheable else None
+        # Checked values never depend on trust, so this memo is always on.
+        self._checked_memo: dict[object, _Checked] = {}
+        self._apply_for = "for" in self.fields
 
     def __repr__(self) -> str:
         return (
@@ -286,14 +283,32 @@ class Resolver(ForwardedWalks):
         answers may change).
         """
         memo = self._memo
-        if memo is not None:
-            key = (peer, values, scheme, host, port, prefix)
-            cached = memo.get(key, MISSING)
-            if cached is not MISSING:
-                return cached  # type: ignore[no-any-return]
+        if memo is None:
+            return self._compute(peer, values, scheme, host, port, prefix)
+        key = (peer, values, scheme, host, port, prefix)
+        cached = memo.get(key, MISSING)
+        if cached is not MISSING:
+            return cached  # type: ignore[no-any-return]
+        result = self._compute(peer, values, scheme, host, port, prefix)
+        if _key_length(values, host) <= MEMO_KEY_LENGTH:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[key] = result
+        return result
+
+    def _compute(
+        self,
+        peer: Optional[str],
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Resolution:
+        """:meth:`_resolve` without the memo, for adapters that memoise their own outcome."""
         peer_hop = self.policy.peer(peer)
         if peer_hop.trusted_by is None:
-            result = Resolution(
+            return Resolution(
                 UNTRUSTED_PEER,
                 f"peer {peer_hop.text or 'on a UNIX socket'} is not a trusted proxy;"
                 " forwarding headers ignored",
@@ -306,19 +321,14 @@ class Resolver(ForwardedWalks):
                 (peer_hop,),
                 (),
             )
-        elif self.family == "x-forwarded":
-            result = self._x_forwarded(peer_hop, values, scheme, host, port, prefix)
-        elif self.family == "forwarded":
-            result = self._forwarded(peer_hop, values[0], scheme, host, port, prefix)[0]
-        elif self.family == BOTH:
-            result = self._both(peer_hop, values, scheme, host, port, prefix)
-        else:
-            result = self._single(peer_hop, values[0], scheme, host, port, prefix)
-        if memo is not None and _key_length(values, host) <= MEMO_KEY_LENGTH:
-            if len(memo) >= MEMO_SIZE:
-                memo.clear()
-            memo[key] = result
-        return result
+        family = self.family
+        if family == "x-forwarded":
+            return self._x_forwarded(peer_hop, values, scheme, host, port, prefix)
+        if family == "forwarded":
+            return self._forwarded(peer_hop, values[0], scheme, host, port, prefix)[0]
+        if family == BOTH:
+            return self._both(peer_hop, values, scheme, host, port, prefix)
+        return self._single(peer_hop, values[0], scheme, host, port, prefix)
 
     # -- the walks -------------------------------------------------------------------
 
@@ -415,19 +425,28 @@ class Resolver(ForwardedWalks):
         if client is None:
             k = self.policy.hops or 1
             reason = "no X-Forwarded-For; the peer is the client"
-        fields = self.fields
-        raw: list[Optional[str]] = [None, None, None, None]
-        for position in (1, 2, 3, 4):
-            if FIELDS[position] in fields:
-                header = values[position]
-                if header:
-                    if k == 1 and "," not in header:
-                        raw[position - 1] = header.strip(" \t") or None
-                    else:
-                        raw[position - 1] = nth_from_right(header, k)[0]
-        return self._finish(
-            reason, trail, client, raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix
-        )
+        # The values aligned with hop k depend only on k and the other headers, not on the
+        # client: a new client behind the same proxies reuses them.
+        memo = self._checked_memo
+        key = (k, values[1:], scheme, host, port, prefix)
+        checked = memo.get(key, MISSING)
+        if checked is MISSING:
+            fields = self.fields
+            raw: list[Optional[str]] = [None, None, None, None]
+            for position in (1, 2, 3, 4):
+                if FIELDS[position] in fields:
+                    header = values[position]
+                    if header:
+                        if k == 1 and "," not in header:
+                            raw[position - 1] = header.strip(" \t") or None
+                        else:
+                            raw[position - 1] = nth_from_right(header, k)[0]
+            checked = _check_values(raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix)
+            if _key_length(values[1:], host) <= MEMO_KEY_LENGTH:
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                memo[key] = checked
+        return self._build(reason, trail, client, checked)
 
     def _single(
         self,
@@ -477,66 +496,27 @@ class Resolver(ForwardedWalks):
         prefix: str,
     ) -> Resolution:
         """Validate the hop-aligned values and build an applied Resolution."""
-        applied: list[str] = []
-        ignored: list[str] = []
-        peer = trail[0]
-        address = peer.address
-        client_port = None
-        if client is not None:
-            proxies = tuple(trail[:-1])
-            if "for" in self.fields:
-                address = client.address
-                client_port = client.port
-                applied.append("for")
+        checked = _check_values(
+            proto, forwarded_host, forwarded_port, forwarded_prefix, scheme, host, port, prefix
+        )
+        return self._build(reason, trail, client, checked)
+
+    def _build(
+        self, reason: str, trail: list[Hop], client: Optional[Hop], checked: _Checked
+    ) -> Resolution:
+        """An applied Resolution from the walk's outcome and the checked values."""
+        applied = checked.applied
+        proxies: tuple[Hop, ...]
+        if client is None:
+            peer = trail[0]
+            address, client_port, proxies = peer.address, None, (peer,)
         else:
-            proxies = (peer,)
-        new_scheme = scheme
-        if proto is not None:
-            checked = valid_scheme(proto)
-            if checked is None:
-                ignored.append(f"proto {proto[:64]!r} is not http or https")
-            elif checked != scheme:
-                new_scheme = checked
-                applied.append("proto")
-        new_host = host
-        new_port = port
-        host_given = False
-        host_port_value: Optional[int] = None
-        if forwarded_host is not None:
-            split = host_port(forwarded_host)
-            if split is None:
-                ignored.append(f"host {forwarded_host[:64]!r} is not a valid host")
+            proxies = tuple(trail[:-1])
+            if self._apply_for:
+                address, client_port = client.address, client.port
+                applied = ("for", *applied)
             else:
-                new_host = forwarded_host
-                host_given = True
-                host_port_value = split[1]
-                applied.append("host")
-        port_value: Optional[int] = None
-        if forwarded_port is not None:
-            port_value = parse_port(forwarded_port)
-            if port_value is None:
-                ignored.append(f"port {forwarded_port[:64]!r} is not a port number 1-65535")
-        if port_value is not None:
-            # Like werkzeug: the forwarded port replaces the port in Host.
-            if new_host:
-                split = host_port(new_host)
-                name = split[0] if split is not None else new_host.rsplit(":", 1)[0]
-                new_host = f"{name}:{port_value}"
-            new_port = port_value
-            applied.append("port")
-        elif host_port_value is not None:
-            new_port = host_port_value
-        elif host_given or new_scheme != scheme:
-            # The client used the scheme's default port when the Host it sent had none.
-            new_port = DEFAULT_PORTS[new_scheme]
-        new_prefix = prefix
-        if forwarded_prefix is not None:
-            checked = valid_prefix(forwarded_prefix)
-            if checked is None:
-                ignored.append(f"prefix {forwarded_prefix[:64]!r} is not a safe path prefix")
-            elif checked:
-                new_prefix = checked + prefix
-                applied.append("prefix")
+                address, client_port = trail[0].address, None
         return _new(
             Resolution,
             (
@@ -544,13 +524,92 @@ class Resolver(ForwardedWalks):
                 reason,
                 address,
                 client_port,
-                new_scheme,
-                new_host,
-                new_port,
-                new_prefix,
+                checked.scheme,
+                checked.host,
+                checked.port,
+                checked.prefix,
                 tuple(trail),
                 proxies,
-                tuple(applied),
-                tuple(ignored),
+                applied,
+                checked.ignored,
             ),
         )
+
+
+class _Checked(NamedTuple):
+    """The request's scheme, Host, port and prefix after the forwarded values were
+    validated, which of them changed, and why any were ignored."""
+
+    scheme: str
+    host: Optional[str]
+    port: Optional[int]
+    prefix: str
+    applied: tuple[str, ...]
+    ignored: tuple[str, ...]
+
+
+def _check_values(
+    proto: Optional[str],
+    forwarded_host: Optional[str],
+    forwarded_port: Optional[str],
+    forwarded_prefix: Optional[str],
+    scheme: str,
+    host: Optional[str],
+    port: Optional[int],
+    prefix: str,
+) -> _Checked:
+    """Validate forwarded proto/host/port/prefix against the request's own values.
+
+    Invalid values are ignored (the request's own value stays) and recorded.  Pure: the
+    same arguments always give the same result, which the resolver memoises.
+    """
+    applied: list[str] = []
+    ignored: list[str] = []
+    new_scheme = scheme
+    if proto is not None:
+        checked = valid_scheme(proto)
+        if checked is None:
+            ignored.append(f"proto {proto[:64]!r} is not http or https")
+        elif checked != scheme:
+            new_scheme = checked
+            applied.append("proto")
+    new_host = host
+    new_port = port
+    host_given = False
+    host_port_value: Optional[int] = None
+    if forwarded_host is not None:
+        split = host_port(forwarded_host)
+        if split is None:
+            ignored.append(f"host {forwarded_host[:64]!r} is not a valid host")
+        else:
+            new_host = forwarded_host
+            host_given = True
+            host_port_value = split[1]
+            applied.append("host")
+    port_value: Optional[int] = None
+    if forwarded_port is not None:
+        port_value = parse_port(forwarded_port)
+        if port_value is None:
+            ignored.append(f"port {forwarded_port[:64]!r} is not a port number 1-65535")
+    if port_value is not None:
+        # Like werkzeug: the forwarded port replaces the port in Host.
+        if new_host:
+            split = host_port(new_host)
+            name = split[0] if split is not None else new_host.rsplit(":", 1)[0]
+            new_host = f"{name}:{port_value}"
+        new_port = port_value
+        applied.append("port")
+    elif host_port_value is not None:
+        new_port = host_port_value
+    elif host_given or new_scheme != scheme:
+        # The client used the scheme's default port when the Host it sent had none.
+        new_port = DEFAULT_PORTS[new_scheme]
+    new_prefix = prefix
+    if forwarded_prefix is not None:
+        checked = valid_prefix(forwarded_prefix)
+        if checked is None:
+            ignored.append(f"prefix {forwarded_prefix[:64]!r} is not a safe path prefix")
+        elif checked:
+            new_prefix = checked + prefix
+            applied.append("prefix")
+    return _Checked(new_scheme, new_host, new_port, new_prefix, tuple(applied), tuple(ignored))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from ._forwarded import describe_node, elements_from_right, node_text
 from ._parse import nth_from_right
+from ._status import APPLIED, CONFLICT, MAX_HOPS
 from ._values import host_port, valid_scheme
 from .trust import Hop, TrustPolicy
 
@@ -33,11 +34,6 @@ if TYPE_CHECKING:
     from ._resolve import Resolution
 
 __all__ = ["MAX_HOPS", "ForwardedWalks", "Walked", "walk_forwarded"]
-
-# The same values as in _resolve (which imports this module, so it cannot be imported).
-MAX_HOPS = 64
-APPLIED = "applied"
-CONFLICT = "conflict"
 
 
 class Walked(NamedTuple):

@@ -262,7 +262,7 @@ class TrustPolicy:
         if not peer:
             return Hop("", None, None, "unix" if self.unix else None)
         hop = self.hop(peer)
-        if hop is None or hop.port is not None or peer[:1] == "[":
+        if hop is None or hop.port is not None or peer[0] == "[":
             # Not a bare address: the server handed over something we cannot match.
             return Hop(peer, None, None, None)
         return hop

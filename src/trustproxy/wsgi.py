@@ -38,7 +38,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional, Union
 
-from ._resolve import APPLIED, CONFLICT, UNRESOLVED, Resolution, Resolver
+from ._resolve import (
+    APPLIED,
+    CONFLICT,
+    MEMO_KEY_LENGTH,
+    MEMO_SIZE,
+    UNRESOLVED,
+    Resolution,
+    Resolver,
+    _key_length,
+)
 from ._warn import note
 from .trust import TrustSpec
 
@@ -71,6 +80,11 @@ def bad_request(result: Resolution) -> tuple[str, list[tuple[str, str]], bytes]:
         ("Content-Length", str(len(body))),
     ]
     return "400 Bad Request", headers, body
+
+
+# (resolution, environ keys to write, worth logging, answer 400): the outcome for one
+# set of inputs.  The dict is shared between requests and only ever read.
+_Plan = tuple[Resolution, dict[str, str], bool, bool]
 
 
 def _server_name(host: str) -> str:
@@ -106,6 +120,8 @@ class WSGIMiddleware:
         self.app = app
         self.strict = strict
         self.resolver = Resolver(trusted=trusted, hops=hops, fields=fields, headers=headers)
+        # Per-request outcome memo (see __call__); None when trust answers may change.
+        self._plans: Optional[dict[object, _Plan]] = {} if self.resolver.policy.cacheable else None
         self._keys = self.resolver.keys(environ_key)
         self._triggers = tuple(environ_key(name) for name in self.resolver.trigger_names)
 
@@ -118,28 +134,34 @@ class WSGIMiddleware:
                 break
         else:
             return self.app(environ, start_response)
-        # Each environ value is fetched once: they feed both the core and trustproxy.orig.
+        # Each environ value is fetched once: they feed both the plan and trustproxy.orig.
         get = environ.get
         remote_addr = get("REMOTE_ADDR")
         scheme = get("wsgi.url_scheme", "http")
         original_host = get("HTTP_HOST")
         script_name = get("SCRIPT_NAME", "")
         port_text = get("SERVER_PORT")
-        try:
-            port: Optional[int] = int(port_text) if port_text else None
-        except ValueError:
-            port = None
-        result = self.resolver._resolve(
-            remote_addr, tuple(map(get, self._keys)), scheme, original_host, port, script_name
-        )
-        status = result.status
-        if status != APPLIED or result.ignored:
+        values = tuple(map(get, self._keys))
+        plans = self._plans
+        # Everything the outcome depends on, as it arrived: bounded like the core's memo,
+        # emptied when full, off when the policy holds a callable.
+        inputs = (remote_addr, values, scheme, original_host, port_text, script_name)
+        found = plans.get(inputs) if plans is not None else None
+        if found is None:
+            plan = self._plan(remote_addr, values, scheme, original_host, port_text, script_name)
+            if plans is not None and _key_length(values, original_host) <= MEMO_KEY_LENGTH:
+                if len(plans) >= MEMO_SIZE:
+                    plans.clear()
+                plans[inputs] = plan
+        else:
+            plan = found
+        result, updates, notable, refuse = plan
+        if notable:
             note(result)
-            if status == CONFLICT or (status == UNRESOLVED and self.strict):
+            if refuse:
                 line, response_headers, body = bad_request(result)
                 start_response(line, response_headers)
                 return [body]
-        environ[RESOLUTION_KEY] = result
         environ[ORIGINAL_KEY] = {
             "REMOTE_ADDR": remote_addr,
             "REMOTE_PORT": get("REMOTE_PORT"),
@@ -149,20 +171,47 @@ class WSGIMiddleware:
             "SERVER_PORT": port_text,
             "SCRIPT_NAME": get("SCRIPT_NAME"),
         }
+        environ[RESOLUTION_KEY] = result
+        if updates:
+            environ.update(updates)
+        return self.app(environ, start_response)
+
+    def _plan(
+        self,
+        remote_addr: Optional[str],
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        original_host: Optional[str],
+        port_text: Optional[str],
+        script_name: str,
+    ) -> _Plan:
+        """Resolve, and work out the environ keys to write (shared, never mutated)."""
+        try:
+            port: Optional[int] = int(port_text) if port_text else None
+        except ValueError:
+            port = None
+        # The plans memo already remembers this outcome: skip the resolver's own memo.
+        result = self.resolver._compute(
+            remote_addr, values, scheme, original_host, port, script_name
+        )
+        status = result.status
+        notable = status != APPLIED or bool(result.ignored)
+        refuse = status == CONFLICT or (status == UNRESOLVED and self.strict)
+        updates: dict[str, str] = {}
         applied = result.applied
-        if applied:
-            if "for" in applied:
-                environ["REMOTE_ADDR"] = result.client
+        if applied and not refuse:
+            if "for" in applied and result.client is not None:
+                updates["REMOTE_ADDR"] = result.client
                 if result.client_port is not None:
-                    environ["REMOTE_PORT"] = str(result.client_port)
+                    updates["REMOTE_PORT"] = str(result.client_port)
             if "proto" in applied:
-                environ["wsgi.url_scheme"] = result.scheme
+                updates["wsgi.url_scheme"] = result.scheme
             host = result.host
             if host is not None and host != original_host:
-                environ["HTTP_HOST"] = host
-                environ["SERVER_NAME"] = _server_name(host)
+                updates["HTTP_HOST"] = host
+                updates["SERVER_NAME"] = _server_name(host)
             if result.port != port and result.port is not None:
-                environ["SERVER_PORT"] = str(result.port)
+                updates["SERVER_PORT"] = str(result.port)
             if "prefix" in applied:
-                environ["SCRIPT_NAME"] = result.prefix
-        return self.app(environ, start_response)
+                updates["SCRIPT_NAME"] = result.prefix
+        return result, updates, notable, refuse

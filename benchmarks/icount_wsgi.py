@@ -1,0 +1,115 @@
+"""WSGI: instructions each middleware adds per request, counted by valgrind's callgrind.
+
+Run:  python benchmarks/icount_wsgi.py [--requests 5000]
+
+Wall-clock benchmarks (``bench_wsgi.py``) move with whatever else the machine is doing;
+instruction counts do not.  For each contender and scenario this runs the same script
+under ``valgrind --tool=callgrind`` twice, with 0 and with N requests, and reports
+``(count(N) - count(0)) / N`` minus the same figure for the bare app: the instructions
+the middleware adds per request.  Instructions are not time (cache misses and branch
+mispredictions are not counted), so read these beside the wall-clock figures.
+
+Needs ``valgrind`` (Debian package) and the real interpreter binary: a launcher script
+(such as a pyenv shim) would be measured instead of Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCENARIOS = ("no-headers", "one-hop", "one-hop-cold", "forwarded")
+CONTENDERS = ("werkzeug", "trustproxy", "trustproxy-proxyfix")
+
+
+def child(contender: str, scenario: str, requests: int) -> None:
+    """Run ``requests`` requests through one contender (inside valgrind)."""
+    sys.path.insert(0, str(HERE))
+    import bench_wsgi as bench
+    from werkzeug.middleware.proxy_fix import ProxyFix as WerkzeugProxyFix
+
+    import trustproxy
+
+    five = ("for", "proto", "host", "port", "prefix")
+    app = bench.app
+    target = {
+        "bare": app,
+        "werkzeug": WerkzeugProxyFix(app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1),
+        "trustproxy": trustproxy.WSGIMiddleware(app, fields=five),
+        "trustproxy-forwarded": trustproxy.WSGIMiddleware(
+            app, headers="forwarded", fields=("for", "proto", "host")
+        ),
+        "trustproxy-proxyfix": trustproxy.ProxyFix(
+            app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1
+        ),
+    }[contender]
+    if scenario == "one-hop-cold":
+        clients = bench.cycle_clients(200_000)
+        environs = [next(clients) for _ in range(requests)]
+    else:
+        extra = {
+            "no-headers": {},
+            "one-hop": {**bench.FIVE, "HTTP_X_FORWARDED_FOR": "203.0.113.9"},
+            "forwarded": {"HTTP_FORWARDED": 'for=203.0.113.9;proto=https;host="example.com"'},
+        }[scenario]
+        environ = {**bench.BASE, **extra}
+        environs = [environ.copy() for _ in range(requests)]
+    for environ in environs:
+        target(environ, None)
+
+
+def count(contender: str, scenario: str, requests: int) -> int:
+    python = os.path.realpath(sys.executable)
+    command = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        python, __file__, "--child", contender, scenario, str(requests),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"no callgrind total in:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def per_request(contender: str, scenario: str, requests: int) -> float:
+    return (count(contender, scenario, requests) - count(contender, scenario, 0)) / requests
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--child", nargs=3, metavar=("CONTENDER", "SCENARIO", "N"))
+    args = parser.parse_args()
+    if args.child:
+        contender, scenario, requests = args.child
+        child(contender, scenario, int(requests))
+        return
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (apt-get install valgrind)")
+    print(f"python {sys.version.split()[0]}; instructions added per request, N={args.requests}")
+    for scenario in SCENARIOS:
+        bare = per_request("bare", scenario, args.requests)
+        names = ("trustproxy-forwarded",) if scenario == "forwarded" else CONTENDERS
+        added = {name: per_request(name, scenario, args.requests) - bare for name in names}
+        reference_scenario = "one-hop" if scenario == "forwarded" else scenario
+        reference = (
+            added["werkzeug"]
+            if "werkzeug" in added
+            else per_request("werkzeug", reference_scenario, args.requests)
+            - per_request("bare", reference_scenario, args.requests)
+        )
+        print(f"\n{scenario}  (ratio to werkzeug ProxyFix on {reference_scenario})")
+        if "werkzeug" not in added:
+            print(f"  {'werkzeug':<22} {reference:10.0f}   1.00x")
+        for name, value in added.items():
+            print(f"  {name:<22} {value:10.0f}   {value / reference:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()

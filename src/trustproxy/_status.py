@@ -1,0 +1,22 @@
+"""The words a Resolution's ``status`` can take, and the walk's bound.
+
+Kept apart so that the walks (``_walks``) and the resolver (``_resolve``), which imports
+them, share one definition.
+"""
+
+from __future__ import annotations
+
+__all__ = ["APPLIED", "CONFLICT", "MAX_HOPS", "UNRESOLVED", "UNTRUSTED_PEER"]
+
+#: The peer is trusted and the headers were used.
+APPLIED = "applied"
+#: The peer is not a trusted proxy: nothing was read.
+UNTRUSTED_PEER = "untrusted-peer"
+#: The headers could not be trusted (an invalid hop, a chain shorter than ``hops``).
+UNRESOLVED = "unresolved"
+#: Two header families, or two scheme or host sources, contradict each other.
+CONFLICT = "conflict"
+
+#: The longest chain walked.  Real chains are a handful of proxies; a walk that meets
+#: more trusted hops than this stops as unresolved, so the work per request is bounded.
+MAX_HOPS = 64

@@ -1,0 +1,112 @@
+"""Two real proxies in a chain: client -> HAProxy -> nginx -> gunicorn + trustproxy.
+
+HAProxy connects from 127.0.0.3 (``source``) and nginx from 127.0.0.2 (``proxy_bind``),
+so every hop is a distinct address.  The app is configured two ways: with the proxies'
+network (``trusted=["127.0.0.2/31"]``) and with a hop count (``hops=2``).  Clients
+connect from 127.0.0.4 ... 127.0.0.9.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .lab import fetch
+from .proxies import CHAIN, Running
+from .recipes import RECIPES
+from .servers import SERVERS, AppServers
+
+SETTINGS = {"trusted": RECIPES["chain-trusted"], "hops": RECIPES["chain-hops"]}
+SOURCES = [f"127.0.0.{n}" for n in range(4, 10)]
+FORGED = [
+    ("X-Forwarded-For", "6.6.6.6"),
+    ("X_Forwarded_For", "7.7.7.7"),
+    ("Forwarded", "for=6.6.6.6;proto=https"),
+    ("X-Forwarded-Host", "evil.test"),
+    ("X-Forwarded-Proto", "https"),
+    ("X-Forwarded-Port", "1"),
+    ("X-Real-IP", "6.6.6.6"),
+]
+
+
+@dataclass
+class Chain:
+    config: str
+    app: str
+    front: Running
+    inner: Running
+
+
+@pytest.fixture(scope="module", params=[(s, c) for s in SERVERS for c in SETTINGS],
+                ids=lambda p: f"{p[0]}-{p[1]}")  # fmt: skip
+def chain(
+    request: pytest.FixtureRequest, lab: Path, certs: dict[str, Path], app_servers: AppServers
+) -> Iterator[Chain]:
+    server, config = request.param
+    app = app_servers.get(server, SETTINGS[config])
+    inner = CHAIN["nginx"].start(lab, app, certs, {"source": "127.0.0.2"})
+    try:
+        nginx = f"127.0.0.1:{inner.ports.port}"
+        front = CHAIN["haproxy"].start(lab, nginx, certs, {"source": "127.0.0.3"})
+        try:
+            yield Chain(config, app, front, inner)
+        finally:
+            front.stop()
+    finally:
+        inner.stop()
+
+
+def test_chain_finds_the_client(chain: Chain) -> None:
+    port = chain.front.ports.port
+    for source in SOURCES:
+        seen = fetch(chain.front.url("/echo"), FORGED, source=source).json
+        assert seen["status"] == "applied", seen
+        got = (seen["client"], seen["scheme"], seen["host"], seen["port"])
+        assert got == (source, "http", f"127.0.0.1:{port}", port), seen
+        assert seen["url"] == f"http://127.0.0.1:{port}/echo"
+        assert seen["peer"] == "127.0.0.2"
+        # what arrived: the client's forged item, then one item per hop
+        assert seen["raw"]["x-forwarded-for"] == f"6.6.6.6, {source}, 127.0.0.3"
+
+
+def test_chain_tls_at_the_front(chain: Chain) -> None:
+    port = chain.front.ports.tls_port
+    seen = fetch(chain.front.tls_url("/echo"), FORGED, source="127.0.0.8").json
+    assert seen["status"] == "applied", seen
+    got = (seen["client"], seen["scheme"], seen["host"], seen["port"])
+    assert got == ("127.0.0.8", "https", f"localhost:{port}", port), seen
+    assert seen["url"] == f"https://localhost:{port}/echo"
+    # nginx appended its own "http": the hop-aligned item is HAProxy's
+    assert seen["raw"]["x-forwarded-proto"] == "https, http"
+
+
+def test_chain_inner_proxy_reached_directly(chain: Chain) -> None:
+    """A client that reaches nginx, bypassing HAProxy.
+
+    With the proxies' addresses trusted, the walk stops at the client (an untrusted
+    address) and nginx's own items are used.  With ``trusted="*", hops=2`` the count
+    is all that protects the app: the client's forged item is taken.  That is why the
+    docs say a hop count needs a network where only the front proxy reaches the rest.
+    """
+    port = chain.inner.ports.port
+    seen = fetch(chain.inner.url("/echo"), FORGED, source="127.0.0.9").json
+    assert seen["status"] == "applied", seen
+    if chain.config == "trusted":
+        got = (seen["client"], seen["scheme"], seen["host"], seen["port"])
+        assert got == ("127.0.0.9", "http", f"127.0.0.1:{port}", port), seen
+    else:
+        assert seen["client"] == "6.6.6.6", seen
+        assert seen["scheme"] == "https", seen
+
+
+def test_chain_app_reached_directly(chain: Chain) -> None:
+    seen = fetch(f"http://{chain.app}/echo", FORGED, source="127.0.0.9").json
+    if chain.config == "trusted":
+        assert seen["status"] == "untrusted-peer", seen
+        assert (seen["client"], seen["scheme"]) == ("127.0.0.9", "http"), seen
+    else:  # trusted="*": only the hop count; one item short of two hops
+        assert seen["status"] == "unresolved", seen
+        assert (seen["client"], seen["scheme"]) == ("127.0.0.9", "http"), seen
