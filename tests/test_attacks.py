@@ -580,6 +580,9 @@ TYPOS = [
     pytest.param({"fields": ""}, id="typo-fields-empty"),
     pytest.param({"headers": "x-forwarded-for, x-real-ip"}, id="typo-headers-list"),
     pytest.param({"headers": "x-real-ip", "fields": ("for", "proto")}, id="field-needs-family"),
+    pytest.param({"headers": "x-forwarded-fro", "fields": "for"}, id="typo-family-name"),
+    pytest.param({"headers": "forwarded-for", "fields": "for"}, id="typo-forwarded-name"),
+    pytest.param({"headers": "x_real_ip"}, id="underscore-header-name"),
 ]
 
 

@@ -155,6 +155,17 @@ def _family(headers: Union[str, Iterable[str]]) -> str:
         raise ConfigError(f"headers={headers!r}: use headers='x-forwarded' for X-Forwarded-*")
     if not name or any(c in name for c in ' \t,:;"()/[]?={}@\\'):
         raise ConfigError(f"headers {headers!r} is not a header family or a header name")
+    if name.startswith(("x-forwarded", "forwarded", "x_forwarded")):
+        # A typo of a family would be read as a single-address header that never
+        # arrives: nothing would ever be applied, silently.
+        raise ConfigError(
+            f"headers={headers!r} is not a header family: did you mean 'x-forwarded' or"
+            " 'forwarded'?"
+        )
+    if "_" in name:
+        # WSGI servers turn "-" and "_" into the same environ key (Django CVE-2015-0219):
+        # a header named with "_" cannot be told apart from its "-" twin.
+        raise ConfigError(f"headers={headers!r}: header names use '-', not '_'")
     return name
 
 
