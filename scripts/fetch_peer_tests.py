@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
-"""Fetch one test module from a peer project's sdist and point it at trustproxy.
+"""Fetch a peer project's own tests from its sdist and point them at trustproxy.
 
 A peer's own tests are the best proof that a drop-in behaves like the original, but they
 are the peer's code: they are downloaded from the package index at test time, never
-committed (the destination folder is git-ignored).  The sdist fetched is the one of the
-version installed here, so the tests match the behaviour they describe.
+committed (everything goes below the git-ignored ``.peer-tests/``, per package and
+version).  The sdist fetched is the one of the version installed here, so the tests
+match the behaviour they describe.  Two shapes, one download path:
+
+* :func:`fetch` takes one self-contained module (werkzeug's ProxyFix tests, used by
+  ``tests/test_werkzeug_suite.py``);
+* :func:`fetch_tree` takes whole folders, for a module that needs its conftest and
+  helpers (uvicorn's ProxyHeadersMiddleware tests, ``tests/test_uvicorn_peer.py``).
 
     python3 scripts/fetch_peer_tests.py werkzeug tests/middleware/test_proxy_fix.py \\
         --replace 'from werkzeug.middleware.proxy_fix import ProxyFix' \\
                   'from trustproxy import ProxyFix'
 
-writes ``tests/peer/werkzeug/werkzeug_test_proxy_fix.py`` (a name pytest does not collect
+writes ``.peer-tests/werkzeug/werkzeug_test_proxy_fix.py`` (a name pytest does not collect
 on its own: the suite runs it in a subprocess, see ``tests/test_werkzeug_suite.py``) and
 prints its path.  Each ``--replace OLD NEW`` must match at least once, so a peer that
 renames its import makes the fetch fail instead of silently testing the peer's own code.
@@ -26,6 +32,7 @@ import argparse
 import hashlib
 import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -37,7 +44,8 @@ from pathlib import Path
 from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DEST = ROOT / "tests" / "peer"
+# Git-ignored; a dot folder, so pytest never collects the peer's tests on its own.
+DEFAULT_DEST = ROOT / ".peer-tests"
 
 
 class FetchError(Exception):
@@ -98,6 +106,13 @@ def _read_member(archive: Path, member: str) -> str:
     raise FetchError(f"{member} is not in {archive.name}")
 
 
+def _installed(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        raise FetchError(f"{package} is not installed: install the test extras") from None
+
+
 def rewrite(text: str, replacements: Sequence[tuple[str, str]]) -> str:
     """Apply each (old, new) replacement; every ``old`` must occur."""
     for old, new in replacements:
@@ -117,10 +132,7 @@ def fetch(
 ) -> Path:
     """Fetch ``member`` from ``package``'s sdist, rewrite it, return the written path."""
     if version is None:
-        try:
-            version = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            raise FetchError(f"{package} is not installed: install the test extras") from None
+        version = _installed(package)
     folder = (dest or DEFAULT_DEST / package).resolve()
     target = folder / f"{package}_{Path(member).name}"
     marker = _marker(package, version, member, replacements)
@@ -137,6 +149,65 @@ def fetch(
     partial.write_text(text, encoding="utf-8")
     partial.replace(target)
     return target
+
+
+def fetch_tree(
+    package: str,
+    members: Sequence[str],
+    edits: dict[str, Sequence[tuple[str, str]]],
+    *,
+    dest: Optional[Path] = None,
+    version: Optional[str] = None,
+) -> Path:
+    """Extract ``members`` of ``package``'s sdist (paths below its top folder; a
+    trailing ``/`` takes a whole folder) into ``.peer-tests/PACKAGE-VERSION/``, apply
+    ``edits`` (file path -> replacements, each of which must match), and return that
+    folder.  A folder already fetched for the version is reused: it only ever appears
+    complete, by an atomic rename."""
+    if version is None:
+        version = _installed(package)
+    root = (dest or DEFAULT_DEST).resolve() / f"{package}-{version}"
+    if root.is_dir():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="trustproxy-peer-", dir=root.parent) as tmp:
+        (Path(tmp) / "sdist").mkdir()
+        archive = _download(package, version, Path(tmp) / "sdist")
+        staged = Path(tmp) / "tree"
+        if not archive.name.endswith(".tar.gz"):
+            raise FetchError(f"expected a .tar.gz sdist, got {archive.name}")
+        found = 0
+        with tarfile.open(archive, "r:gz") as bundle:
+            for info in bundle.getmembers():
+                relative = info.name.split("/", 1)[1] if "/" in info.name else ""
+                wanted = any(
+                    relative == m or (m.endswith("/") and relative.startswith(m)) for m in members
+                )
+                if not info.isfile() or not wanted:
+                    continue
+                handle = bundle.extractfile(info)
+                if handle is None:
+                    raise FetchError(f"cannot read {info.name}")
+                target = staged / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(handle.read())
+                found += 1
+        if not found:
+            raise FetchError(f"none of {list(members)} is in {archive.name}")
+        for path, replacements in edits.items():
+            module = staged / path
+            if not module.is_file():
+                raise FetchError(f"{path} is not in {archive.name}")
+            text = module.read_text(encoding="utf-8")
+            module.write_text(rewrite(text, replacements), encoding="utf-8")
+        try:
+            staged.rename(root)
+        except OSError:
+            # A concurrent run finished first: its copy is as good as ours.
+            if not root.is_dir():
+                raise
+            shutil.rmtree(staged)
+    return root
 
 
 def run_suite(
@@ -193,7 +264,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         metavar=("OLD", "NEW"),
         help="text to replace (must occur); repeatable",
     )
-    parser.add_argument("--dest", type=Path, help="folder to write to (default tests/peer/PACKAGE)")
+    parser.add_argument(
+        "--dest", type=Path, help="folder to write to (default .peer-tests/PACKAGE)"
+    )
     parser.add_argument("--version", help="sdist version (default: the installed one)")
     args = parser.parse_args(argv)
     try:

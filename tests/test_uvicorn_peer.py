@@ -1,6 +1,6 @@
 """uvicorn's own ProxyHeadersMiddleware tests, run against trustproxy's drop-in.
 
-``scripts/fetch_uvicorn_tests.py`` downloads uvicorn's source distribution (the version
+``scripts/fetch_peer_tests.py`` downloads uvicorn's source distribution (the version
 installed) and changes only the import.  The module runs in a child pytest with uvicorn's
 own conftest.  EXCLUDED lists the tests that are not run, each with its reason; the same
 list is in ``docs/migrate-uvicorn.md`` (checked below) and every excluded case must
@@ -19,9 +19,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from fetch_uvicorn_tests import fetch_uvicorn  # noqa: E402
+from fetch_peer_tests import fetch_tree  # noqa: E402
 
 MODULE = "tests/middleware/test_proxy_headers.py"
+ORIGINAL_IMPORT = (
+    "from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware, _TrustedHosts"
+)
+# _TrustedHosts is uvicorn-internal; the one test using it is deselected, but the name
+# must still resolve for the module to import.
+NEW_IMPORT = (
+    "from trustproxy import ProxyHeadersMiddleware\n"
+    "from uvicorn.middleware.proxy_headers import _TrustedHosts"
+)
 
 INTERNAL = "inspects uvicorn internals (_TrustedHosts)"
 EMPTY = (
@@ -65,7 +74,10 @@ def _pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def uvicorn_tests() -> Path:
-    return fetch_uvicorn()
+    # The whole tests/ folder: the module needs uvicorn's conftest and helpers.
+    return fetch_tree(
+        "uvicorn", ["tests/", "pyproject.toml"], {MODULE: [(ORIGINAL_IMPORT, NEW_IMPORT)]}
+    )
 
 
 def test_uvicorn_proxy_header_tests_pass(uvicorn_tests: Path) -> None:
