@@ -16,12 +16,10 @@ Needs ``valgrind`` (Debian package) and the real interpreter binary: a launcher 
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
+
+import callgrind
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = ("no-headers", "one-hop", "one-hop-cold", "forwarded")
@@ -64,21 +62,8 @@ def child(contender: str, scenario: str, requests: int) -> None:
         target(environ, None)
 
 
-def count(contender: str, scenario: str, requests: int) -> int:
-    python = os.path.realpath(sys.executable)
-    command = [
-        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-        python, __file__, "--child", contender, scenario, str(requests),
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise RuntimeError(f"no callgrind total in:\n{done.stderr[-2000:]}")
-    return int(found.group(1))
-
-
 def per_request(contender: str, scenario: str, requests: int) -> float:
-    return (count(contender, scenario, requests) - count(contender, scenario, 0)) / requests
+    return callgrind.per_request(__file__, contender, scenario, requests)
 
 
 def main() -> None:
@@ -90,8 +75,7 @@ def main() -> None:
         contender, scenario, requests = args.child
         child(contender, scenario, int(requests))
         return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed (apt-get install valgrind)")
+    callgrind.require_valgrind()
     print(f"python {sys.version.split()[0]}; instructions added per request, N={args.requests}")
     for scenario in SCENARIOS:
         bare = per_request("bare", scenario, args.requests)
