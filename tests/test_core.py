@@ -155,3 +155,34 @@ def test_callable_trust_is_asked_on_every_request() -> None:
     result = resolver.resolve("10.0.0.1", lines)
     assert result.status == trustproxy.UNTRUSTED_PEER
     assert result.client == "10.0.0.1"
+
+
+LONG_HOST = "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 61  # 253 characters
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param("x-forwarded", id="x-forwarded"),
+        pytest.param(("forwarded", "x-forwarded"), id="both-families"),
+    ],
+)
+@pytest.mark.parametrize("hops", [1, 2], ids=["nearest-hop", "second-hop"])
+def test_a_longest_valid_host_is_read_at_any_hop(headers: object, hops: int) -> None:
+    """Item limits follow the field: a 253-character DNS name is a valid Host (RFC 1035
+    §2.3.4) whichever hop it is aligned with, and on every header-family path."""
+    resolver = Resolver(trusted="*", hops=hops, fields=("for", "host"), headers=headers)  # type: ignore[arg-type]
+    xff = ", ".join(["203.0.113.7"] + ["198.51.100.1"] * (hops - 1))
+    hosts = ", ".join([LONG_HOST] + ["inner.example"] * (hops - 1))
+    result = resolver.resolve("127.0.0.1", [("X-Forwarded-For", xff), ("X-Forwarded-Host", hosts)])
+    assert result.status == "applied", result.reason
+    assert result.host == LONG_HOST
+    # One character past the field's limit is refused without reading it whole.
+    too_long = "e" * 400
+    result = resolver.resolve(
+        "127.0.0.1",
+        [("X-Forwarded-For", xff), ("X-Forwarded-Host", ", ".join([too_long] * hops))],
+        host="origin.example",
+    )
+    assert result.host == "origin.example"
+    assert result.ignored

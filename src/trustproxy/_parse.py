@@ -32,20 +32,20 @@ MAX_EMPTY_ITEMS = 64
 TOO_LONG = "\x00too-long"
 
 
-def nth_from_right(value: str, n: int) -> tuple[Optional[str], int]:
+def nth_from_right(value: str, n: int, limit: int = MAX_ITEM_LENGTH) -> tuple[Optional[str], int]:
     """Return the ``n``-th non-empty item from the right (1-based) and its index.
 
     If the list has fewer than ``n`` items, the leftmost item and its index are returned;
-    if it has none, ``(None, 0)``.  An item longer than :data:`MAX_ITEM_LENGTH`, or
-    one reached only after more than :data:`MAX_EMPTY_ITEMS` empty elements, is
-    returned as :data:`TOO_LONG`.
+    if it has none, ``(None, 0)``.  An item longer than ``limit`` characters (by default
+    :data:`MAX_ITEM_LENGTH`), or one reached only after more than :data:`MAX_EMPTY_ITEMS`
+    empty elements, is returned as :data:`TOO_LONG`.
     """
     end = len(value)
     found: Optional[str] = None
     index = 0
     empty = 0
     while end >= 0 and index < n:
-        window = end - MAX_ITEM_LENGTH if end > MAX_ITEM_LENGTH else 0
+        window = end - limit if end > limit else 0
         start = value.rfind(",", window, end)
         if start < 0 and window > 0:
             return TOO_LONG, index + 1

@@ -32,7 +32,7 @@ from typing import Callable, NamedTuple, Optional, TypeVar, Union
 from ._address import MISSING, parse_node, parse_port
 from ._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
-from ._values import DEFAULT_PORTS, host_port, valid_prefix, valid_scheme
+from ._values import DEFAULT_PORTS, FIELDS, ITEM_LIMITS, host_port, valid_prefix, valid_scheme
 from ._walks import ForwardedWalks
 from .errors import ConfigError
 from .trust import Hop, TrustPolicy, TrustSpec
@@ -49,8 +49,8 @@ __all__ = [
 ]
 
 
-FIELDS = ("for", "proto", "host", "port", "prefix")
-
+# Per-field item limits, in field order (see _values.ITEM_LIMITS).
+_LIMITS = tuple(ITEM_LIMITS[field] for field in FIELDS)
 
 #: How many resolutions are remembered (see :meth:`Resolver._resolve`).
 MEMO_SIZE = 1024
@@ -448,10 +448,7 @@ class Resolver(ForwardedWalks):
                 if FIELDS[position] in fields:
                     header = values[position]
                     if header:
-                        if k == 1 and "," not in header:
-                            raw[position - 1] = header.strip(" \t") or None
-                        else:
-                            raw[position - 1] = nth_from_right(header, k)[0]
+                        raw[position - 1] = nth_from_right(header, k, _LIMITS[position])[0]
             checked = _check_values(raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix)
             if _key_length(values[1:], host) <= MEMO_KEY_LENGTH:
                 if len(memo) >= MEMO_SIZE:

@@ -12,8 +12,17 @@ from typing import Optional
 
 from . import _abnf
 from ._address import CACHE_SIZE, MISSING, parse_node, parse_port
+from ._parse import MAX_ITEM_LENGTH
 
-__all__ = ["DEFAULT_PORTS", "host_port", "valid_host", "valid_prefix", "valid_scheme"]
+__all__ = [
+    "DEFAULT_PORTS",
+    "FIELDS",
+    "ITEM_LIMITS",
+    "host_port",
+    "valid_host",
+    "valid_prefix",
+    "valid_scheme",
+]
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -23,6 +32,20 @@ _SCHEMES = {"http": "http", "https": "https"}
 
 MAX_HOST_LENGTH = 261  # 253-character name + ":" + 5-digit port, or a bracketed IPv6
 MAX_PREFIX_LENGTH = 1024
+
+#: The values a forwarding header can carry, in the order the resolver keeps them.
+FIELDS = ("for", "proto", "host", "port", "prefix")
+
+#: The most characters examined for one list item of each field's header (surrounding
+#: spaces included): the longest valid value plus some slack.  A longer item is refused
+#: without being read to its end, so a huge header costs no more than a short one.
+ITEM_LIMITS = {
+    "for": MAX_ITEM_LENGTH,
+    "proto": MAX_ITEM_LENGTH,
+    "host": MAX_HOST_LENGTH + 32,
+    "port": MAX_ITEM_LENGTH,
+    "prefix": MAX_PREFIX_LENGTH + 32,
+}
 
 
 def valid_scheme(text: str) -> Optional[str]:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 from ._forwarded import describe_node, elements_from_right, node_text
 from ._parse import nth_from_right
 from ._status import APPLIED, CONFLICT, MAX_HOPS
-from ._values import host_port, valid_scheme
+from ._values import FIELDS, ITEM_LIMITS, host_port, valid_scheme
 from .trust import Hop, TrustPolicy
 
 if TYPE_CHECKING:
@@ -230,7 +230,8 @@ class ForwardedWalks:
         else:
             k = self.policy.hops or 1
         raw: list[Optional[str]] = [
-            nth_from_right(value, k)[0] if value else None for value in x_values
+            nth_from_right(value, k, ITEM_LIMITS[field])[0] if value else None
+            for field, value in zip(FIELDS, x_values)
         ]
         if f_client is not None and x_client is not None and f_client.address != x_client.address:
             return self._conflict(
