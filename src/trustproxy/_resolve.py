@@ -32,7 +32,15 @@ from typing import Callable, NamedTuple, Optional, TypeVar, Union
 from ._address import MISSING, parse_node, parse_port
 from ._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
-from ._values import DEFAULT_PORTS, FIELDS, ITEM_LIMITS, host_port, valid_prefix, valid_scheme
+from ._values import (
+    DEFAULT_PORTS,
+    FIELDS,
+    ITEM_LIMITS,
+    host_name,
+    host_port,
+    valid_prefix,
+    valid_scheme,
+)
 from ._walks import ForwardedWalks
 from .errors import ConfigError
 from .trust import Hop, TrustPolicy, TrustSpec
@@ -603,7 +611,7 @@ def _check_values(
         # Like werkzeug: the forwarded port replaces the port in Host.
         if new_host:
             split = host_port(new_host)
-            name = split[0] if split is not None else new_host.rsplit(":", 1)[0]
+            name = split[0] if split is not None else host_name(new_host)
             new_host = f"{name}:{port_value}"
         new_port = port_value
         applied.append("port")

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_PORTS",
     "FIELDS",
     "ITEM_LIMITS",
+    "host_name",
     "host_port",
     "valid_host",
     "valid_prefix",
@@ -108,6 +109,17 @@ def host_port(text: str) -> Optional[tuple[str, Optional[int]]]:
         _host_cache.clear()
     _host_cache[text] = result
     return result
+
+
+def host_name(host: str) -> str:
+    """A Host value without its port: ``"example.com:8443"`` -> ``"example.com"``.
+
+    A ``:`` that ends an ``[IPv6]`` literal's bracket is not a port separator, so
+    ``"[2001:db8::1]"`` is kept whole (werkzeug's rule, which the adapters follow).
+    """
+    if host.endswith("]") or ":" not in host:
+        return host
+    return host[: host.rfind(":")]
 
 
 def valid_host(text: str) -> bool:

@@ -54,6 +54,7 @@ from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable, NamedTuple, Optional, Union
 
 from ._resolve import APPLIED, CONFLICT, MEMO_KEY_LENGTH, UNRESOLVED, Resolution, Resolver
+from ._values import host_name
 from ._warn import note
 from .trust import TrustSpec
 
@@ -92,12 +93,6 @@ _PLAIN_NAME_LENGTH = 64
 _MEMO_SIZE = 1024
 _FROM_WS = {"ws": "http", "wss": "https"}
 _REFUSED = b"400 Bad Request: the forwarding headers of this request cannot be trusted\n"
-
-
-def _server_name(host: str) -> str:
-    if host.endswith("]") or ":" not in host:
-        return host
-    return host.rsplit(":", 1)[0]
 
 
 class _Changes(NamedTuple):
@@ -334,7 +329,7 @@ def _changes(
     if new_host is not None and new_host != host:
         host_line = new_host.encode("latin-1")
     if host_line is not None or result.port != port:
-        name = _server_name(new_host) if new_host is not None else (server[0] if server else None)
+        name = host_name(new_host) if new_host is not None else (server[0] if server else None)
         if name is not None and name.startswith("["):
             name = name[1:-1]
         if name is not None and result.port is not None:

@@ -62,7 +62,14 @@ from typing import TYPE_CHECKING, Optional, Union, overload
 
 from ._address import parse_node, parse_port
 from ._parse import MAX_ITEM_LENGTH
-from ._values import MAX_HOST_LENGTH, MAX_PREFIX_LENGTH, host_port, valid_prefix, valid_scheme
+from ._values import (
+    MAX_HOST_LENGTH,
+    MAX_PREFIX_LENGTH,
+    host_name,
+    host_port,
+    valid_prefix,
+    valid_scheme,
+)
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -131,14 +138,6 @@ def _count(name: str, value: object) -> int:
     if value < 0:
         raise ConfigError(f"{name} must be >= 0 (a number of proxies), not {value!r}")
     return value
-
-
-def _strip_port(host: str) -> str:
-    # werkzeug's rule for the Host it appends X-Forwarded-Port to: a ":" that is not the
-    # end of an "[IPv6]" literal starts the port.
-    if ":" in host and not host.endswith("]"):
-        return host[: host.rfind(":")]
-    return host
 
 
 class _Count:
@@ -312,7 +311,7 @@ class ProxyFix:
             port = None if item is None else parse_port(item)
             if port is not None:
                 if http_host:
-                    writes["HTTP_HOST"] = f"{_strip_port(http_host)}:{port}"
+                    writes["HTTP_HOST"] = f"{host_name(http_host)}:{port}"
                 writes["SERVER_PORT"] = str(port)
         count = self._x_prefix
         if count and prefix:

@@ -48,6 +48,7 @@ from ._resolve import (
     Resolver,
     _key_length,
 )
+from ._values import host_name
 from ._warn import note
 from .trust import TrustSpec
 
@@ -85,12 +86,6 @@ def bad_request(result: Resolution) -> tuple[str, list[tuple[str, str]], bytes]:
 # (resolution, environ keys to write, worth logging, answer 400): the outcome for one
 # set of inputs.  The dict is shared between requests and only ever read.
 _Plan = tuple[Resolution, dict[str, str], bool, bool]
-
-
-def _server_name(host: str) -> str:
-    if host.endswith("]") or ":" not in host:
-        return host
-    return host.rsplit(":", 1)[0]
 
 
 class WSGIMiddleware:
@@ -134,7 +129,8 @@ class WSGIMiddleware:
                 break
         else:
             return self.app(environ, start_response)
-        # Each environ value is fetched once: they feed both the plan and trustproxy.orig.
+        # Fetched once, for both the plan and trustproxy.orig (which re-reads the two keys
+        # read here with defaults, so that an absent key is recorded as None).
         get = environ.get
         remote_addr = get("REMOTE_ADDR")
         scheme = get("wsgi.url_scheme", "http")
@@ -209,7 +205,7 @@ class WSGIMiddleware:
             host = result.host
             if host is not None and host != original_host:
                 updates["HTTP_HOST"] = host
-                updates["SERVER_NAME"] = _server_name(host)
+                updates["SERVER_NAME"] = host_name(host)
             if result.port != port and result.port is not None:
                 updates["SERVER_PORT"] = str(result.port)
             if "prefix" in applied:
