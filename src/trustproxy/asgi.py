@@ -53,7 +53,15 @@ import contextvars
 from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable, NamedTuple, Optional, Union
 
-from ._resolve import APPLIED, CONFLICT, MEMO_KEY_LENGTH, UNRESOLVED, Resolution, Resolver
+from ._resolve import (
+    APPLIED,
+    CONFLICT,
+    MEMO_KEY_LENGTH,
+    MEMO_SIZE,
+    UNRESOLVED,
+    Resolution,
+    Resolver,
+)
 from ._values import host_name
 from ._warn import note
 from .trust import TrustSpec
@@ -90,7 +98,6 @@ current: contextvars.ContextVar[Optional[Scope]] = contextvars.ContextVar(
 _TO_WS = {"http": "ws", "https": "wss"}
 _PLAIN_SIZE = 512
 _PLAIN_NAME_LENGTH = 64
-_MEMO_SIZE = 1024
 _FROM_WS = {"ws": "http", "wss": "https"}
 _REFUSED = b"400 Bad Request: the forwarding headers of this request cannot be trusted\n"
 
@@ -253,7 +260,7 @@ class ASGIMiddleware:
                     if value:
                         size += len(value)
                 if size <= MEMO_KEY_LENGTH:
-                    if len(memo) >= _MEMO_SIZE:
+                    if len(memo) >= MEMO_SIZE:
                         memo.clear()
                     memo[key] = cached
             entry = cached

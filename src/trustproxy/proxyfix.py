@@ -61,10 +61,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional, Union, overload
 
 from ._address import parse_node, parse_port
-from ._parse import MAX_ITEM_LENGTH
+from ._resolve import MEMO_SIZE
 from ._values import (
-    MAX_HOST_LENGTH,
-    MAX_PREFIX_LENGTH,
+    ITEM_LIMITS,
     host_name,
     host_port,
     valid_prefix,
@@ -88,17 +87,14 @@ _ORIGINAL_KEYS = (
     "SCRIPT_NAME",
 )
 
-# The most characters read for one item, optional whitespace included.  Every valid value
-# is shorter; a longer item is refused without reading it to its end, so a huge header
-# costs no more than a short one.
-_SLACK = 32
-_FOR_LIMIT = MAX_ITEM_LENGTH
-_SHORT_LIMIT = MAX_ITEM_LENGTH  # proto and port
-_HOST_LIMIT = MAX_HOST_LENGTH + _SLACK
-_PREFIX_LIMIT = MAX_PREFIX_LENGTH + _SLACK
+# The most characters read for one item, optional whitespace included: the same limits
+# as the core (_values.ITEM_LIMITS).  A longer item is refused without reading it to its
+# end, so a huge header costs no more than a short one.
+_FOR_LIMIT = ITEM_LIMITS["for"]
+_SHORT_LIMIT = ITEM_LIMITS["proto"]  # proto and port
+_HOST_LIMIT = ITEM_LIMITS["host"]
+_PREFIX_LIMIT = ITEM_LIMITS["prefix"]
 
-#: How many header combinations are remembered per middleware (emptied when full).
-MEMO_SIZE = 1024
 #: Combinations of values longer than this in all are not remembered (memory bound:
 #: MEMO_SIZE of them per memo).
 MEMO_MAX_KEY_LENGTH = 1024
