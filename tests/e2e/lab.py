@@ -198,11 +198,14 @@ def fetch(
     *,
     source: Optional[str] = None,
     timeout: float = 10.0,
+    target: Optional[str] = None,
 ) -> Reply:
     """GET ``url`` from the loopback address ``source``, sending ``headers`` verbatim.
 
     ``http.client`` sends each line as given (duplicates and underscore names included) and
     never follows redirects.  https is not verified: the lab certificate is self-signed.
+    Host lines in ``headers`` replace the one built from ``url``; ``target`` replaces the
+    request target (an absolute-form ``http://host/path``, RFC 9112 section 3.2.2).
     """
     scheme, rest = url.split("://", 1)
     hostport, _, path = rest.partition("/")
@@ -221,7 +224,9 @@ def fetch(
             host, port, timeout=timeout, source_address=source_address
         )
     try:
-        conn.putrequest("GET", "/" + path, skip_accept_encoding=True)
+        headers = list(headers)
+        own_host = any(name.lower() == "host" for name, _ in headers)
+        conn.putrequest("GET", target or "/" + path, skip_host=own_host, skip_accept_encoding=True)
         for name, value in headers:
             conn.putheader(name, value)
         conn.endheaders()

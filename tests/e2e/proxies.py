@@ -204,8 +204,10 @@ KINDS: dict[str, ProxyKind] = {
                 "--adapter",
                 "caddyfile",
             ],
+            # ":port", as the docs' ":80": a site address with a host name would also
+            # match only that Host, and other Hosts would get an empty 200 from Caddy.
             lab_values=lambda p: {
-                "site": f"127.0.0.1:{p.port}",
+                "site": f":{p.port}",
                 "tls_site": f"localhost:{p.tls_port}",
                 "port6": p.port6,
             },

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from . import hostile
 from .lab import fetch
 from .proxies import CHAIN, Running
 from .recipes import RECIPES
@@ -110,3 +111,25 @@ def test_chain_app_reached_directly(chain: Chain) -> None:
     else:  # trusted="*": only the hop count; one item short of two hops
         assert seen["status"] == "unresolved", seen
         assert (seen["client"], seen["scheme"]) == ("127.0.0.9", "http"), seen
+
+
+@pytest.mark.parametrize("case", hostile.HOSTILE)
+def test_chain_hostile_host(chain: Chain, case: hostile.Case) -> None:
+    """HAProxy's ``req.hdr(host)`` keeps the last comma item of the Host, nginx appends the
+    whole Host: ``evil.example,good.example`` made the app take ``evil.example``, a host
+    neither proxy wrote (issue 10, item 14).  The front refuses such a Host."""
+    hostile.check(hostile.send(chain.front.url("/echo"), case))
+
+
+@pytest.mark.parametrize("case", hostile.HOSTS)
+def test_chain_inner_refuses_hostile_host(chain: Chain, case: hostile.Case) -> None:
+    """nginx appends the Host it received to X-Forwarded-Host, so it refuses a Host that
+    is not plain too, for a client that reaches it directly and for anything a front
+    configured differently lets through."""
+    reply = hostile.send(chain.inner.url("/echo"), case, "127.0.0.9")
+    assert 400 <= reply.status < 500, (reply.status, reply.body[:300])
+
+
+@pytest.mark.parametrize("host", hostile.GOOD)
+def test_chain_plain_host(chain: Chain, host: str) -> None:
+    hostile.check_good(hostile.send(chain.front.url("/echo"), hostile.good_case(host)), host)

@@ -15,6 +15,7 @@ import pytest
 
 from trustproxy import ConfigError, Resolver
 
+from . import hostile
 from .lab import fetch
 from .proxies import FORWARDED, Running
 from .recipes import RECIPES
@@ -121,3 +122,17 @@ def test_forwarded_app_reached_directly(app: str, forged: list[tuple[str, str]])
         seen = fetch(f"http://{app}/echo", forged, source=source).json
         assert seen["status"] in ("untrusted-peer", None), seen
         assert (seen["client"], seen["scheme"], seen["host"]) == (source, "http", app), seen
+
+
+@pytest.mark.parametrize("case", hostile.HOSTILE)
+def test_forwarded_hostile_host(front: Running, case: hostile.Case) -> None:
+    """The proxy's own element carries ``host="<the client's Host>"``: a Host that ends the
+    quoted string and starts an element (``a",for=6.6.6.6;host="evil.example``) must be
+    refused at the edge, or the app would credit the client's element to the proxy
+    (issue 10, item 1)."""
+    hostile.check(hostile.send(front.url("/echo"), case))
+
+
+@pytest.mark.parametrize("host", hostile.GOOD)
+def test_forwarded_plain_host(front: Running, host: str) -> None:
+    hostile.check_good(hostile.send(front.url("/echo"), hostile.good_case(host)), host)

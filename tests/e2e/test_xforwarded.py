@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from . import hostile
 from .lab import fetch
 from .proxies import KINDS, Running, able
 from .recipes import RECIPES
@@ -183,3 +184,44 @@ def test_envoy_writes_loopback_clients_as_its_own_address(front: Running) -> Non
     written = seen["raw"]["x-forwarded-for"]
     assert written not in (None, "127.0.0.1"), seen
     assert (seen["status"], seen["client"]) == ("applied", written), seen
+
+
+@pytest.mark.parametrize("case", hostile.HOSTILE)
+@pytest.mark.parametrize("front", ALL, indirect=True)
+def test_hostile_host_through_proxy(front: Running, case: hostile.Case) -> None:
+    """Every recipe writes X-Forwarded-Host from the client's Host: a Host that could start
+    a list item there (``,``) or that is no host at all is refused at the edge; the app never
+    sees a forged client or host (issue 10, items 1 and 14)."""
+    hostile.check(hostile.send(front.url("/echo"), case))
+
+
+@pytest.mark.parametrize("case", hostile.HOSTS)
+@pytest.mark.parametrize("front", able("prefix"), indirect=True)
+def test_hostile_host_under_prefix(front: Running, case: hostile.Case) -> None:
+    """The check covers the prefixed routes too (Caddy's handle_path, Envoy's and
+    Traefik's /app/ routes, nginx's location)."""
+    reply = hostile.send(front.url("/app/echo"), case)
+    hostile.check(reply)
+    if reply.status == 200:
+        assert reply.json["prefix"] == "/app", reply.json
+
+
+@pytest.mark.parametrize("host", hostile.GOOD)
+@pytest.mark.parametrize("front", ALL, indirect=True)
+def test_plain_host_through_proxy(front: Running, host: str) -> None:
+    hostile.check_good(hostile.send(front.url("/echo"), hostile.good_case(host)), host)
+
+
+@pytest.mark.parametrize("case", hostile.HOSTILE)
+def test_hostile_host_app_reached_directly(app: str, case: hostile.Case) -> None:
+    """Straight to the app server: nothing is applied for an untrusted peer.  The servers
+    pass every hostile Host on to the app (so a 4xx through a proxy is the proxy's), except
+    two Host lines (gunicorn, hypercorn) and absolute-form targets (uvicorn, hypercorn)."""
+    reply = hostile.send(f"http://{app}/echo", case)
+    refusable = len([n for n, _ in case.headers if n == "Host"]) > 1 or case.target is not None
+    if refusable and 400 <= reply.status < 500:
+        return
+    assert reply.status == 200, (reply.status, reply.body[:300])
+    seen = reply.json
+    assert seen["status"] in ("untrusted-peer", None), seen
+    assert (seen["client"], seen["peer"]) == (hostile.SOURCE, hostile.SOURCE), seen
