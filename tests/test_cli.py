@@ -96,6 +96,11 @@ XFF = "X-Forwarded-For"
             id="walk-bounded-and-long-tail-shortened",
         ),
         pytest.param(
+            ["explain", "--peer", "127.0.0.1", "-H", f"{XFF}: " + ",".join(["6.6.6.6"] * 3000)],
+            0, ["(at least 1064 more), 6.6.6.6"],
+            id="huge-tail-counted-up-to-a-bound",
+        ),
+        pytest.param(
             ["explain", "--peer", "unix", "--trusted", "unix", "-H", f"{XFF}: 1.2.3.4"],
             0, ["(unix socket)", "client: 1.2.3.4"],
             id="unix-socket-peer",
@@ -163,6 +168,7 @@ def test_json_has_the_documented_keys(capsys: pytest.CaptureFixture[str]) -> Non
     assert [hop["text"] for hop in data["hops"]] == ["127.0.0.1", "203.0.113.9:4711"]
     assert data["stopped_at"] == 1
     assert data["not_examined"] == ["6.6.6.6"]
+    assert (data["not_examined_more"], data["not_examined_complete"]) == (0, True)
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -194,3 +200,102 @@ def test_the_cli_docs_example_is_the_real_output(capsys: pytest.CaptureFixture[s
     assert block is not None
     assert main(shlex.split(block.group(1))) == 0
     assert capsys.readouterr().out == block.group(2)
+
+
+# --- terminal escapes from the request or the command line (issue 10, item 7) ---------
+
+# OSC (set the window title), BEL, CSI clear screen, a C1 CSI, DEL, bidi overrides and
+# isolates, a line separator, and a newline that would start a forged line.
+HOSTILE = "\x1b]0;owned\x07\x1b[2J\x9b31m\x7f\u202eevil\u202c\u2067x\u2069\u2028\nstatus: applied"
+ESCAPED = "\\x1b]0;owned\\x07\\x1b[2J\\x9b31m\\x7f\\u202eevil\\u202c\\u2067x\\u2069\\u2028\\x0a"
+
+
+def _terminal_safe(text: str) -> bool:
+    return all(c.isprintable() or c == "\n" for c in text)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["--peer", "1.2.3.4" + HOSTILE, "-H", f"{XFF}: 1.1.1.1"], id="peer"),
+        pytest.param(["--peer", "127.0.0.1", "-H", "Host: a" + HOSTILE], id="host"),
+        pytest.param(["--peer", "127.0.0.1", "--fields", "for,host", "-H", "Host: a" + HOSTILE,
+                      "-H", f"{XFF}: 1.1.1.1"], id="host-with-host-field"),
+        pytest.param(["--peer", "127.0.0.1", "--fields", "for,host,port,prefix",
+                      "-H", f"{XFF}: 1.1.1.1", "-H", "X-Forwarded-Host: a" + HOSTILE,
+                      "-H", "X-Forwarded-Port: 1" + HOSTILE,
+                      "-H", "X-Forwarded-Prefix: /a" + HOSTILE], id="ignored-values"),
+        pytest.param(["--peer", "127.0.0.1", "-H", f"{XFF}: 6.6.6.6{HOSTILE}, 1.1.1.1{HOSTILE}"],
+                     id="xff-items"),
+        pytest.param(["--peer", "127.0.0.1", "-H", f"{XFF}: a{HOSTILE}, 1.1.1.1"],
+                     id="not-examined"),
+        pytest.param(["--peer", "127.0.0.1", "--prefix", "/p" + HOSTILE], id="prefix"),
+        pytest.param(["--peer", "127.0.0.1", "--scheme", "h" + HOSTILE], id="scheme"),
+    ],
+)  # fmt: skip
+def test_explain_escapes_what_it_prints(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["explain", *argv])
+    out, err = capsys.readouterr()
+    assert _terminal_safe(out + err), repr(out + err)
+    assert "\x1b" not in out + err
+    assert out.count("\nstatus: ") == 1  # no forged line
+    assert "owned" in out  # shown, escaped: the value is still there to read
+
+
+def test_explain_escapes_values_as_python_escapes(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["explain", "--peer", "1.2.3.4" + HOSTILE, "-H", "Host: a" + HOSTILE])
+    out = capsys.readouterr().out
+    assert f"status: untrusted-peer — peer 1.2.3.4{ESCAPED}status: applied is not" in out
+    assert f"host:   a{ESCAPED}status: applied\n" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["explain", "--peer", "1.2.3.4", HOSTILE], id="unrecognized-argument"),
+        pytest.param(["explain", "--peer", "1.2.3.4", "--trusted", HOSTILE], id="trusted"),
+        pytest.param(["explain", "--peer", "1.2.3.4", "--headers", HOSTILE], id="headers"),
+        pytest.param(["explain", "--peer", "1.2.3.4", "--fields", HOSTILE], id="fields"),
+        pytest.param(["explain", "--peer", "1.2.3.4", "--hops", HOSTILE], id="hops"),
+        pytest.param(["explain", "--peer", "1.2.3.4", "-H", HOSTILE], id="header-line"),
+        pytest.param([HOSTILE], id="command"),
+    ],
+)
+def test_error_line_escapes_what_it_prints(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert _terminal_safe(err), repr(err)
+
+
+def test_json_is_ascii_and_keeps_the_value(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["explain", "--json", "--peer", "1.2.3.4" + HOSTILE, "-H", "Host: a" + HOSTILE]
+    main(argv)
+    out = capsys.readouterr().out
+    assert out.isascii()
+    assert _terminal_safe(out)
+    data = json.loads(out)
+    assert data["host"] == "a" + HOSTILE
+    assert HOSTILE in data["reason"]
+
+
+def test_real_subprocess_output_is_terminal_safe() -> None:
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cli = [sys.executable, "-m", "trustproxy"]
+    for argv in (
+        ["explain", "--peer", "1.2.3.4" + HOSTILE, "-H", "Host: a" + HOSTILE],
+        ["explain", "--peer", "127.0.0.1", "-H", f"{XFF}: x{HOSTILE}, 1.1.1.1"],
+        ["explain", "--peer", "1.2.3.4", HOSTILE],
+    ):
+        done = subprocess.run([*cli, *argv], capture_output=True, env=env, timeout=60)
+        for stream in (done.stdout, done.stderr):
+            assert b"\x1b" not in stream and b"\x07" not in stream and b"\x7f" not in stream
+            assert _terminal_safe(stream.decode())
+        assert (done.stdout + done.stderr).count(b"\n") >= 1
+        assert b"owned" in done.stdout + done.stderr

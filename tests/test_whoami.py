@@ -165,3 +165,148 @@ def test_whoami_command_serves_until_interrupted() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# --- credentials and identities injected by authenticating proxies (issue 10, item 6) ---
+
+SECRET = "s3cr3t-value-0123456789"
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl"
+
+HIDDEN = [
+    # AWS ALB with OIDC / Cognito
+    "X-Amzn-Oidc-Accesstoken", "X-Amzn-Oidc-Data", "X-Amzn-Oidc-Identity",
+    # Cloudflare Access
+    "Cf-Access-Jwt-Assertion", "Cf-Access-Client-Id", "Cf-Access-Client-Secret",
+    "Cf-Access-Authenticated-User-Email",
+    # Google IAP
+    "X-Goog-Iap-Jwt-Assertion", "X-Goog-Authenticated-User-Email",
+    "X-Goog-Authenticated-User-Id",
+    # oauth2-proxy, nginx auth_request, Traefik forward auth
+    "X-Forwarded-Access-Token", "X-Auth-Request-Access-Token", "X-Auth-Request-Email",
+    "X-Auth-Request-User", "X-Forwarded-User", "X-Forwarded-Email",
+    "X-Forwarded-Preferred-Username", "X-Forwarded-Groups",
+    # Azure App Service authentication
+    "X-Ms-Token-Aad-Access-Token", "X-Ms-Token-Aad-Id-Token", "X-Ms-Token-Aad-Refresh-Token",
+    "X-Ms-Client-Principal", "X-Ms-Client-Principal-Name", "X-Ms-Client-Principal-Id",
+    # Authelia, Authentik, Pomerium, Grafana's auth proxy
+    "Remote-User", "Remote-Email", "Remote-Groups", "X-Authentik-Jwt", "X-Authentik-Username",
+    "X-Pomerium-Jwt-Assertion", "X-Pomerium-Claim-Email", "X-Webauth-User",
+    # any name that looks like a credential, split on - _ .
+    "X-Api-Key", "X-Apikey", "Api_Key", "X-Csrf-Token", "X-Xsrf-Token", "X-Session-Id",
+    "X-Db-Password", "X-Client-Secret", "X-Client-Credentials", "X-Hub-Signature-256",
+    "X.Token", "Ocp-Apim-Subscription-Key", "Cookie", "Authorization", "Proxy-Authorization",
+]  # fmt: skip
+
+SHOWN = [
+    (XFF, "203.0.113.9"), ("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "a.example"),
+    ("X-Forwarded-Port", "443"), ("X-Forwarded-Prefix", "/app"),
+    ("Forwarded", "for=203.0.113.9"), ("X-Real-IP", "203.0.113.9"),
+    ("User-Agent", "curl/8.5.0"), ("Via", "1.1 proxy"), ("X-Request-Id", "req-42"),
+    ("Accept-Language", "en"), ("X-Keepalive-Hint", "plain"),
+]  # fmt: skip
+
+
+def _both(port: int, lines: list[tuple[str, str]]) -> list[str]:
+    """The HTML and the JSON page for the same request."""
+    _, _, html = fetch(port, lines)
+    _, _, text = fetch(port, [*lines, ("Accept", "application/json")])
+    return [html, text]
+
+
+@pytest.mark.parametrize("name", HIDDEN)
+def test_credential_and_identity_headers_are_hidden(port: int, name: str) -> None:
+    for body in _both(port, [(XFF, "203.0.113.9"), (name, SECRET)]):
+        assert SECRET not in body
+        assert f"(hidden, {len(SECRET)} characters)" in body
+        assert name in body  # the line is there, its value is not
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(JWT, id="jwt"),
+        pytest.param(f"prefix {JWT} suffix", id="jwt-inside"),
+        pytest.param(f"Bearer {SECRET}", id="bearer"),
+        pytest.param(f"basic {SECRET}", id="basic-lower-case"),
+        pytest.param(f"Token {SECRET}", id="token-scheme"),
+    ],
+)
+def test_credential_values_are_hidden_under_any_name(port: int, value: str) -> None:
+    for body in _both(port, [("X-Upstream-Context", value)]):
+        assert SECRET not in body
+        assert "eyJzdWIiOiIxMjMifQ" not in body
+        assert f"(hidden, {len(value)} characters)" in body
+
+
+def test_forwarding_and_ordinary_headers_stay_shown(port: int) -> None:
+    html, text = _both(port, SHOWN)
+    data = json.loads(text)
+    for name, value in SHOWN:
+        assert [name, value] in data["headers"]
+        assert f"<tr><th>{name}</th><td>{value}</td></tr>" in html
+
+
+def test_headers_the_resolver_reads_are_shown_whatever_their_name() -> None:
+    # A single-address header configured by the user is what the page is about.
+    resolver = Resolver(headers="x-client-key", fields="for")
+    data = whoami(resolver, "127.0.0.1", [("X-Client-Key", "203.0.113.9")])
+    assert data["headers"] == [["X-Client-Key", "203.0.113.9"]]
+    other = whoami(Resolver(), "127.0.0.1", [("X-Client-Key", "203.0.113.9")])
+    assert other["headers"] == [["X-Client-Key", "(hidden, 11 characters)"]]
+
+
+def test_html_shows_controls_and_bidi_overrides_escaped() -> None:
+    # html.escape leaves these alone: an override would reorder what the page shows.
+    evil = "a\x1b[2J\x9b\x7f\u202eb\u2066c\u2028d"
+    html = render_html(whoami(Resolver(), "127.0.0.1", [("X-Evil", evil)]))
+    assert all(c.isprintable() or c == "\n" for c in html)
+    assert "a\\x1b[2J\\x9b\\x7f\\u202eb\\u2066c\\u2028d" in html
+
+
+def test_console_log_is_terminal_safe() -> None:
+    import socket
+
+    from trustproxy._whoami import serve
+
+    evil = "\x1b]0;owned\x07\x1b[2J\u202e"
+    log = io.StringIO()
+    assert serve(Resolver(), "no-such-host" + evil, 0, log) == 2  # cannot listen
+    server = make_server(Resolver(), "127.0.0.1", 0, log)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_address[1]), 10) as sock:
+            sock.sendall(f"GET /{evil} HTTP/1.0\r\nX: y\r\n\r\n".encode())
+            while sock.recv(65536):
+                pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    written = log.getvalue()
+    assert written.count("\n") == 2, written
+    assert all(c.isprintable() or c == "\n" for c in written), repr(written)
+    assert "owned" in written
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["whoami", "--port", "70000"], id="port-too-high"),
+        pytest.param(["whoami", "--port", "-1"], id="port-negative"),
+        pytest.param(["whoami", "--host", "\u202e", "--port", "0"], id="host-not-encodable"),
+        pytest.param(["whoami", "--host", "no-such-host.invalid", "--port", "0"],
+                     id="host-unknown"),
+    ],
+)  # fmt: skip
+def test_whoami_cannot_listen_is_one_line_not_a_traceback(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trustproxy.cli import main
+
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("trustproxy: error: cannot listen on ")
+    assert err.count("\n") == 1
+    assert all(c.isprintable() or c == "\n" for c in err)

@@ -4,8 +4,10 @@ warnings about the configuration.  Shared by ``trustproxy explain`` and ``whoami
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
 
+from ._display import items_from_right, shorten, visible
+from ._parse import MAX_EMPTY_ITEMS
 from ._resolve import APPLIED, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver
 from .trust import Hop, TrustPolicy
 
@@ -32,25 +34,43 @@ def _source(resolver: Resolver, index: int) -> str:
     return f"{_header(resolver)}, {_ordinal(index)} from right"
 
 
-def _joined(resolver: Resolver, lines: Sequence[tuple[str, str]]) -> list[str]:
-    """Items of the address header, left to right, all lines joined in arrival order."""
-    name = "x-forwarded-for" if resolver.family == "x-forwarded" else resolver.family
-    items: list[str] = []
-    for key, value in lines:
-        if key.lower() == name:
-            items.extend(part.strip(" \t") for part in value.split(","))
-    return [item for item in items if item]
+#: How many of the items left of the stop ``explain --json`` and ``whoami`` list, and how
+#: far beyond them they count: both bound the work and the output, whatever the header size.
+NOT_EXAMINED_SHOWN = 64
+NOT_EXAMINED_COUNTED = 1000
+
+
+class NotExamined(NamedTuple):
+    """The address-header items left of where the walk stopped (never looked at)."""
+
+    #: the items nearest the stop, left to right (at most the number asked for)
+    items: tuple[str, ...]
+    #: how many more items lie further left (a lower bound unless ``complete``)
+    more: int
+    #: whether the header was read to its left end, so ``more`` is exact
+    complete: bool
 
 
 def not_examined(
-    resolver: Resolver, result: Resolution, lines: Sequence[tuple[str, str]]
-) -> list[str]:
-    """The address-header items left of where the walk stopped (never looked at)."""
+    resolver: Resolver,
+    result: Resolution,
+    lines: Sequence[tuple[str, str]],
+    shown: int = NOT_EXAMINED_SHOWN,
+) -> NotExamined:
+    """Up to ``shown`` of the items left of the stop, and a bounded count of the rest.
+
+    Reading is bounded (:func:`~trustproxy._display.items_from_right`): a 6 MB header of
+    junk costs what a short one does, and the list shown stays short.
+    """
     if resolver.family == "forwarded" or result.status == UNTRUSTED_PEER:
-        return []
-    items = _joined(resolver, lines)
+        return NotExamined((), 0, True)
+    name = "x-forwarded-for" if resolver.family == "x-forwarded" else resolver.family
+    values = [value for key, value in lines if key.lower() == name]
     examined = len(result.hops) - 1
-    return items[: max(0, len(items) - examined)]
+    steps = examined + shown + NOT_EXAMINED_COUNTED + MAX_EMPTY_ITEMS
+    items, complete = items_from_right(values, steps)
+    left = items[examined:]
+    return NotExamined(tuple(reversed(left[:shown])), max(0, len(left) - shown), complete)
 
 
 def _note(result: Resolution, index: int, hops: int) -> str:
@@ -155,6 +175,7 @@ def report(
 ) -> dict[str, JSON]:
     """Everything ``explain --json`` prints, as one JSON-able dict."""
     policy = resolver.policy
+    skipped = not_examined(resolver, result, lines)
 
     def hop_json(hop: Hop) -> JSON:
         return {"text": hop.text, "address": hop.address, "trusted_by": hop.trusted_by}
@@ -165,7 +186,8 @@ def report(
         "client": result.client,
         "client_port": result.client_port,
         "scheme": result.scheme,
-        "host": result.host,
+        # The request's own Host, when nothing replaced it, is as long as the server allows.
+        "host": None if result.host is None else shorten(result.host),
         "port": result.port,
         "prefix": result.prefix,
         "applied": list(result.applied),
@@ -173,7 +195,9 @@ def report(
         "hops": hop_rows(resolver, result),
         "stopped_at": len(result.hops) - 1,
         "proxies": [hop_json(hop) for hop in result.proxies],
-        "not_examined": list(not_examined(resolver, result, lines)),
+        "not_examined": list(skipped.items),
+        "not_examined_more": skipped.more,
+        "not_examined_complete": skipped.complete,
         "warnings": list(config_warnings(resolver, result, lines)),
         "config": {
             "trusted": list(policy.entries),
@@ -185,11 +209,17 @@ def report(
 
 
 def _cell(value: Optional[object]) -> str:
-    return "-" if value is None else str(value)
+    return "-" if value is None else visible(shorten(str(value)))
 
 
 def render_text(resolver: Resolver, result: Resolution, lines: Sequence[tuple[str, str]]) -> str:
-    """The human-readable form of :func:`report`."""
+    """The human-readable form of :func:`report`, safe to print to a terminal.
+
+    The peer, the Host and every forwarded value are somebody else's text: each goes
+    through :func:`~trustproxy._display.visible` before it is placed, and each finished
+    line once more, so no control, C1 or bidi character reaches the terminal and no
+    value can start a line of its own.
+    """
     policy = resolver.policy
     out = [
         f"configuration: trusted={list(policy.entries)!r} hops={policy.hops!r}"
@@ -212,25 +242,27 @@ def render_text(resolver: Resolver, result: Resolution, lines: Sequence[tuple[st
                 _note(result, index, policy.hops or 0),
             ]
         )
+    rows = [[visible(cell) for cell in row] for row in rows]  # before the widths are taken
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         out.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    skipped = not_examined(resolver, result, lines)
-    if skipped:
-        shown = ", ".join(repr(s)[1:-1][:40] for s in skipped[-10:])
-        if len(skipped) > 10:
-            shown = f"({len(skipped) - 10} more), {shown}"
+    skipped = not_examined(resolver, result, lines, shown=10)
+    if skipped.items:
+        shown = ", ".join(repr(s)[1:-1][:40] for s in skipped.items)
+        if skipped.more:
+            more = f"{skipped.more}" if skipped.complete else f"at least {skipped.more}"
+            shown = f"({more} more), {shown}"
         out.append(f"  not examined (left of the stop, never trusted): {shown}")
     out.append("")
-    out.append(f"status: {result.status} — {result.reason}")
+    out.append(f"status: {result.status} — {_cell(result.reason)}")
     client_port = f" (port {result.client_port})" if result.client_port is not None else ""
     out.extend(
         [
             f"client: {_cell(result.client)}{client_port}",
-            f"scheme: {result.scheme}",
+            f"scheme: {_cell(result.scheme)}",
             f"host:   {_cell(result.host)}",
             f"port:   {_cell(result.port)}",
-            f"prefix: {result.prefix!r}",
+            f"prefix: {shorten(result.prefix)!r}",
             f"applied: {', '.join(result.applied) or 'nothing'}",
         ]
     )
@@ -238,5 +270,5 @@ def render_text(resolver: Resolver, result: Resolution, lines: Sequence[tuple[st
     if warnings:
         out.append("")
         out.append("warnings:")
-        out.extend(f"  ! {w}" for w in warnings)
-    return "\n".join(out)
+        out.extend(f"  ! {_cell(w)}" for w in warnings)
+    return "\n".join(visible(line) for line in out)

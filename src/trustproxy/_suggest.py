@@ -20,6 +20,9 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Optional
 
 from ._address import parse_node
+from ._display import items_from_right
+from ._parse import MAX_EMPTY_ITEMS
+from ._resolve import MAX_HOPS
 from .trust import TrustPolicy
 
 __all__ = ["Suggestion", "suggest"]
@@ -41,13 +44,23 @@ class Suggestion(NamedTuple):
     caveats: tuple[str, ...]
 
 
-def _items(lines: Iterable[tuple[str, str]], name: str) -> list[str]:
-    """Comma-separated items of every ``name`` line, in arrival order (RFC 9110 §5.3)."""
-    items: list[str] = []
-    for key, value in lines:
-        if key.lower() == name:
-            items.extend(part.strip(" \t") for part in value.split(","))
-    return [item for item in items if item]
+#: The most X-Forwarded-For items a suggestion is made from: the client and as many
+#: proxies as the walk will ever trust (``MAX_HOPS``).  A longer list is not one user's
+#: request through their own proxies, and reading it all would cost work that grows
+#: with the header (a 6 MB header once gave a 179 MB page).
+MAX_ITEMS = MAX_HOPS + 1
+
+#: The most "not an address" caveats listed one by one; the rest are counted.
+MAX_BAD_LISTED = 3
+
+
+def _items(lines: Iterable[tuple[str, str]], name: str, count: int) -> tuple[list[str], bool]:
+    """Up to ``count`` items of every ``name`` line, left to right (RFC 9110 §5.3), read
+    from the right within a bounded number of steps, and whether that was all of them."""
+    values = [value for key, value in lines if key.lower() == name]
+    items, complete = items_from_right(values, count + 1 + MAX_EMPTY_ITEMS)
+    complete = complete and len(items) <= count
+    return list(reversed(items[:count])), complete
 
 
 def _canonical(text: str) -> Optional[str]:
@@ -83,10 +96,10 @@ def suggest(peer: Optional[str], lines: Sequence[tuple[str, str]]) -> Suggestion
     caveats: list[str] = []
     peer_text = _canonical(peer) if peer else None
     names = {name.lower() for name, _ in lines}
-    xff = _items(lines, "x-forwarded-for")
+    xff, complete = _items(lines, "x-forwarded-for", MAX_ITEMS)
     headers = "x-forwarded"
     if not xff and "x-real-ip" in names:
-        xff = _items(lines, "x-real-ip")[-1:]
+        xff = _items(lines, "x-real-ip", 1)[0][-1:]
         headers = "x-real-ip"
     if "forwarded" in names:
         caveats.append(
@@ -94,6 +107,13 @@ def suggest(peer: Optional[str], lines: Sequence[tuple[str, str]]) -> Suggestion
             " headers='forwarded' reads it instead of X-Forwarded-*"
         )
     peer_label = peer_text or peer or "a UNIX socket"
+    if not complete:
+        summary = (
+            f"nothing suggested: X-Forwarded-For holds more than {MAX_ITEMS} items, or more"
+            " than can be read within the work limit; that is not a chain of your own"
+            f" proxies (trustproxy walks at most {MAX_HOPS} trusted hops)"
+        )
+        return Suggestion(summary, (), None, (), None, None, headers, "", tuple(caveats))
     if not xff:
         summary = (
             f"no proxy seen: {peer_label} connected directly and sent no X-Forwarded-For;"
@@ -112,14 +132,17 @@ def suggest(peer: Optional[str], lines: Sequence[tuple[str, str]]) -> Suggestion
         proxies.append(peer_text)
     elif not peer:
         proxies.append("unix")
-    bad = False
+    bad = 0
     for item in reversed(xff[1:]):
         address = _canonical(item)
         if address is None:
-            bad = True
-            caveats.append(f"the proxy item {item[:64]!r} is not an address")
+            bad += 1
+            if bad <= MAX_BAD_LISTED:
+                caveats.append(f"the proxy item {item[:64]!r} is not an address")
         else:
             proxies.append(address)
+    if bad > MAX_BAD_LISTED:
+        caveats.append(f"… and {bad - MAX_BAD_LISTED} more proxy items that are not addresses")
     trusted = tuple(dict.fromkeys(proxies))
     hops = len(xff) if headers == "x-forwarded" else None
     addresses = [p for p in trusted if p != "unix"]

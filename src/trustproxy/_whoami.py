@@ -8,23 +8,28 @@ names ``application/json``.
 
 Safe to expose for a few minutes: it echoes only the request's own header lines and
 peer (never the path or a body), escapes every byte it echoes, hides the values of
-``Cookie`` and ``Authorization`` headers, sets no cookie, and forbids scripts, framing,
-caching and content sniffing.
+credentials and identities (:func:`hidden`), sets no cookie, and forbids scripts,
+framing, caching and content sniffing.  Its work and its answer are bounded whatever the
+request's size: at most :data:`MAX_LINES_SHOWN` lines of at most
+:data:`~trustproxy._display.MAX_SHOWN` characters are echoed, and every list header is
+read from the right within a fixed number of steps.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional, TextIO
 
+from ._display import MAX_SHOWN, shorten, visible
 from ._explain import JSON, config_warnings, report
 from ._resolve import Resolver
 from ._suggest import suggest
 
-__all__ = ["SECURITY_HEADERS", "make_server", "serve", "whoami"]
+__all__ = ["SECURITY_HEADERS", "hidden", "make_server", "serve", "whoami"]
 
 #: Sent with every response.  ``default-src 'none'`` blocks scripts, images, frames and
 #: forms; the page needs only its own inline style.
@@ -37,8 +42,115 @@ SECURITY_HEADERS = (
     ("Vary", "Accept"),
 )
 
-#: Header values never echoed: the page may be shown on a shared screen or pasted.
-REDACTED = frozenset({"cookie", "authorization", "proxy-authorization"})
+#: Header values never echoed: the page sits behind authenticating proxies (AWS ALB,
+#: Cloudflare Access, Google IAP, oauth2-proxy, Azure App Service, Authelia…) and is
+#: shown on shared screens and pasted into bug reports.  These are the names the proxies
+#: document for the credentials and identities they inject that :data:`SECRET_PARTS`
+#: does not already catch.
+REDACTED = frozenset(
+    {
+        "cookie",
+        "authorization",
+        "proxy-authorization",
+        "cf-access-client-id",  # half of a Cloudflare Access service token
+        "x-amzn-oidc-data",  # AWS ALB: the user's claims, a signed JWT
+        "x-forwarded-user",  # oauth2-proxy, Traefik forward auth
+        "x-forwarded-preferred-username",
+        "x-forwarded-groups",
+        "x-ms-client-principal",  # Azure App Service authentication
+        "remote-user",  # Authelia, Apache mod_auth forwarding
+        "remote-name",
+        "remote-groups",
+        "x-remote-user",
+        "x-webauth-user",  # Grafana's auth proxy convention
+        "x-webauth-login",
+    }
+)
+
+#: A header whose name has a ``-``/``_``/``.``-separated part containing one of these is
+#: hidden: ``X-Amzn-Oidc-Accesstoken``, ``Cf-Access-Jwt-Assertion``, ``X-Api-Key``,
+#: ``X-Ms-Token-Aad-Refresh-Token``, ``X-Auth-Request-Email``, ``X-Csrf-Token``…  Hiding a
+#: harmless header costs a line of the page; showing a credential costs the credential.
+SECRET_PARTS = (
+    "auth",
+    "token",
+    "jwt",
+    "secret",
+    "assertion",
+    "session",
+    "passw",
+    "pwd",
+    "credential",
+    "signature",
+    "key",
+    "cookie",
+    "oidc",
+    "saml",
+    "csrf",
+    "xsrf",
+    "email",
+    "principal",
+    "identity",
+    "claim",
+)
+
+#: Name parts that are a person's identity on their own (``X-Auth-User``…).  Matched
+#: whole, so that ``User-Agent`` stays shown.
+IDENTITY_PARTS = ("user", "username", "userid", "login", "groups")
+
+# No stem holds a separator, so "a part contains a stem" is "the name contains it": one
+# regex search each, linear in the name (a header name may be 64 KB long).
+_SECRET_NAME = re.compile("|".join(SECRET_PARTS))
+_IDENTITY_NAME = re.compile(rf"(?:\A|[-_.])(?:{'|'.join(IDENTITY_PARTS)})(?:[-_.]|\Z)")
+
+#: Shown whatever they look like: what the page is for.
+ALWAYS_SHOWN = frozenset(
+    {
+        "host",
+        "user-agent",
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-forwarded-prefix",
+        "x-real-ip",
+        "via",
+    }
+)
+
+#: A value holding a JWT (RFC 7519 §3: base64url of a JSON object, so ``eyJ``, then a
+#: ``.``) or a credential with an RFC 9110 §11 auth-scheme is hidden under any name.
+_SECRET_VALUE = re.compile(
+    r"eyJ[A-Za-z0-9_-]{2,}\.|\A[ \t]*(?:bearer|basic|digest|negotiate|token)[ \t]+\S",
+    re.IGNORECASE,
+)
+
+#: The most header lines echoed (http.server itself takes at most 99).
+MAX_LINES_SHOWN = 200
+
+
+def hidden(name: str, value: str, shown: frozenset[str] = ALWAYS_SHOWN) -> bool:
+    """Whether the value of the header line ``name: value`` must not be echoed.
+
+    ``shown`` names headers always shown (the forwarding headers the page is about).
+    Only the first :data:`~trustproxy._display.MAX_SHOWN` characters of the value are
+    examined: nothing beyond them is echoed either.
+    """
+    lower = name.lower()
+    if lower in shown:
+        return False
+    if lower in REDACTED:
+        return True
+    if _SECRET_NAME.search(lower) or _IDENTITY_NAME.search(lower):
+        return True
+    return _SECRET_VALUE.search(value[:MAX_SHOWN]) is not None
+
+
+def _line(name: str, value: str, shown: frozenset[str]) -> list[str]:
+    if hidden(name, value, shown):
+        return [shorten(name, 200), f"(hidden, {len(value)} characters)"]
+    return [shorten(name, 200), shorten(value)]
 
 
 def whoami(
@@ -49,10 +161,8 @@ def whoami(
     server_port: Optional[int] = None,
 ) -> dict[str, JSON]:
     """Everything the page shows, as a JSON-able dict (a pure function)."""
-    shown = [
-        (name, f"(hidden, {len(value)} characters)" if name.lower() in REDACTED else value)
-        for name, value in lines
-    ]
+    always = ALWAYS_SHOWN | frozenset(resolver.header_names)
+    shown = [_line(name, value, always) for name, value in lines[:MAX_LINES_SHOWN]]
     host = None
     for name, value in lines:
         if name.lower() == "host":
@@ -61,7 +171,8 @@ def whoami(
     proposal = suggest(peer, lines)
     return {
         "peer": peer,
-        "headers": [[name, value] for name, value in shown],
+        "headers": shown,
+        "headers_not_shown": max(0, len(lines) - MAX_LINES_SHOWN),
         "resolution": report(resolver, result, lines),
         "warnings": list(config_warnings(resolver, result, lines)),
         "suggestion": {
@@ -90,7 +201,10 @@ _STYLE = (
 
 
 def _e(value: object) -> str:
-    return escape("-" if value is None else str(value), quote=True)
+    # whoami() has already cut what came from the request to MAX_SHOWN characters and a
+    # marker; this cut is a backstop for anything else.
+    text = shorten("-" if value is None else str(value), 2 * MAX_SHOWN)
+    return escape(visible(text), quote=True)
 
 
 def render_html(data: dict[str, JSON]) -> str:
@@ -147,6 +261,9 @@ def render_html(data: dict[str, JSON]) -> str:
     for line in lines if isinstance(lines, list) else []:
         if isinstance(line, list):
             parts.append(f"<tr><th>{_e(line[0])}</th><td>{_e(line[1])}</td></tr>")
+    more = data.get("headers_not_shown")
+    if isinstance(more, int) and more:
+        parts.append(f"<tr><th>…</th><td>{more} more header lines not shown</td></tr>")
     parts.append("</table></body></html>")
     return "\n".join(parts)
 
@@ -193,7 +310,9 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         if self.server.log is not None:
             peer = self.client_address[0] if self.client_address else "-"
-            self.server.log.write(f"whoami: {peer} {format % args!r}\n")
+            # The request line is the client's text: repr() and visible() keep its
+            # escapes off the operator's terminal.
+            self.server.log.write(visible(f"whoami: {peer} {format % args!r}") + "\n")
 
 
 class _Server(ThreadingHTTPServer):
@@ -218,14 +337,18 @@ def serve(resolver: Resolver, host: str, port: int, log: TextIO) -> int:
     """Run until interrupted; the ``trustproxy whoami`` command."""
     try:
         server = make_server(resolver, host, port, log)
-    except OSError as error:
-        log.write(f"trustproxy: error: cannot listen on {host}:{port}: {error.strerror}\n")
+    except (OSError, OverflowError, TypeError, UnicodeError, ValueError) as error:
+        # OSError: in use, unknown name; OverflowError: port out of range; TypeError,
+        # UnicodeError, ValueError: a host name the resolver cannot even encode.
+        reason = getattr(error, "strerror", None) or str(error)
+        message = f"trustproxy: error: cannot listen on {host}:{port}: {reason}"
+        log.write(visible(message) + "\n")
         return 2
     bound = server.server_address
     name = bound[0] if isinstance(bound[0], str) else bound[0].decode()
     shown = f"[{name}]" if ":" in name else name
     log.write(
-        f"whoami: serving on http://{shown}:{bound[1]}/ with {resolver!r}\n"
+        visible(f"whoami: serving on http://{shown}:{bound[1]}/ with {resolver!r}") + "\n"
         "whoami: put it behind your proxies, open the page, then stop it (Ctrl-C).\n"
     )
     if host not in ("127.0.0.1", "::1", "localhost"):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn, Optional, TextIO
 
 from . import __version__
+from ._display import visible
 from ._explain import render_text, report
 from ._resolve import APPLIED, UNTRUSTED_PEER, Resolver
 from .errors import ConfigError
@@ -152,6 +153,7 @@ def _explain(args: argparse.Namespace, out: TextIO, sample: bool) -> int:
         peer, lines, scheme=str(args.scheme), host=host, port=args.port, prefix=str(args.prefix)
     )
     if args.json:
+        # json.dumps escapes every control and non-ASCII character (ensure_ascii).
         out.write(json.dumps(report(resolver, result, lines), indent=2) + "\n")
     else:
         if sample:
@@ -182,7 +184,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         return serve(_resolver(args), str(args.host), int(args.port), sys.stderr)
     except (UsageError, ConfigError) as error:
-        print(f"trustproxy: error: {error}", file=sys.stderr)
+        # argparse repeats unrecognised arguments raw, and a ConfigError may quote an
+        # entry: either can hold terminal escapes (see _display.visible).
+        print(f"trustproxy: error: {visible(str(error))}", file=sys.stderr)
         return 2
     except SystemExit as exit:  # --help and --version
         return exit.code if isinstance(exit.code, int) else 0
