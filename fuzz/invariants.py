@@ -9,6 +9,7 @@ ISO-8859-1, which is how WSGI servers hand header values over (PEP 3333).
 from __future__ import annotations
 
 import ipaddress
+import socket
 from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
 
@@ -85,6 +86,17 @@ def check_host(text: str) -> None:
     # The host, put in a URL, is the URL's authority and nothing else.
     url = urlsplit(f"http://{text}/x")
     require(url.path == "/x" and url.hostname is not None, f"host {text!r} changes the URL")
+    if not name.startswith("["):
+        bare = name[:-1] if name.endswith(".") else name
+        require(all(0 < len(label) <= 63 for label in bare.split(".")), f"label in {text!r}")
+        # An independent reading: a name the C library's inet_aton reads as an IPv4
+        # address (0x7f.0.0.1, 0x7f000001, 1.2.3, 017.0.0.1) must be that address written
+        # canonically, or URL parsers connect to a number the text does not show.
+        try:
+            packed: Optional[bytes] = socket.inet_aton(bare)
+        except (OSError, ValueError):
+            packed = None
+        require(packed is None or name == socket.inet_ntoa(packed), f"numeric host {text!r}")
 
 
 def check_prefix(text: str) -> None:

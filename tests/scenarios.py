@@ -442,12 +442,19 @@ def walk() -> Iterator[Scenario]:
         hops=2,
         status=UNRESOLVED,
     )
+    # No X-Forwarded-For address is a chain shorter than hops too (issue 10 §17): the
+    # client's own X-Forwarded-Proto must not be applied.
     yield case(
         "walk/hops-without-xff",
         [(PROTO, "https")],
         hops=2,
-        scheme="https",
-        port=443,
+        status=UNRESOLVED,
+    )
+    yield case(
+        "walk/hops-xff-only-empty-items",
+        [(XFF, " , ,"), (PROTO, "https")],
+        hops=1,
+        status=UNRESOLVED,
     )
     # '*' trusts every address, so only hops decides.
     yield case(
@@ -642,8 +649,6 @@ ALIGNMENTS: tuple[tuple[str, Optional[int], Optional[str], int, Optional[str]], 
     ("hops2", 2, f"{FORGED}, 127.0.0.3, 127.0.0.2", 2, "127.0.0.3"),
     ("hops3-untrusted-at-2", 3, f"{FORGED}, {CLIENT}, 127.0.0.2", 2, CLIENT),
     ("no-xff", None, None, 1, None),
-    ("no-xff-hops2", 2, None, 2, None),
-    ("no-xff-hops3", 3, None, 3, None),
 )
 
 
@@ -734,13 +739,17 @@ def alignment() -> Iterator[Scenario]:
     for label, peer, hops, xff, status in (
         ("invalid-item", PROXY, None, f"{CLIENT}, unknown", UNRESOLVED),
         ("chain-shorter", PROXY, 3, "127.0.0.3, 127.0.0.2", UNRESOLVED),
+        # No X-Forwarded-For address is shorter than any hops (issue 10 §17).
+        ("no-xff-hops1", PROXY, 1, None, UNRESOLVED),
+        ("no-xff-hops2", PROXY, 2, None, UNRESOLVED),
+        ("only-empty-items-hops2", PROXY, 2, " , ", UNRESOLVED),
         ("too-long", PROXY, None, "9" * 500, UNRESOLVED),
         ("untrusted-peer", "198.51.100.1", None, CLIENT, UNTRUSTED_PEER),
     ):
         yield case(
             f"align/no-fields-when/{label}",
             [
-                (XFF, xff),
+                *([] if xff is None else [(XFF, xff)]),
                 (PROTO, "http"),
                 (HOST, "evil.example"),
                 (PORT, "9999"),
@@ -761,14 +770,17 @@ VALID_SCHEMES: tuple[tuple[str, str], ...] = (
     ("HTTPS", "https"),
     ("HtTpS", "https"),
     (" https\t", "https"),
+    # RFC 6455 §3: the WebSocket spellings; Traefik writes them on upgrades (issue 10 §16).
+    ("wss", "https"),
+    ("WSS", "https"),
 )
 
 INVALID_SCHEMES: tuple[tuple[str, str], ...] = (
     ("javascript", "javascript"),
     ("javascript-url", "javascript:alert(1)"),
     ("ftp", "ftp"),
-    ("ws", "ws"),
-    ("wss", "wss"),
+    ("ws-url", "wss://evil.example"),
+    ("wss-colon", "wss:"),
     ("colon", "https:"),
     ("url", "https://evil.example"),
     ("space-inside", "htt ps"),
@@ -791,7 +803,14 @@ VALID_HOSTS: tuple[tuple[str, str, int], ...] = (
     ("punycode", "xn--bcher-kva.example", 80),
     ("single-label", "localhost", 80),
     ("unreserved", "a-b_c~d.example", 80),
-    ("253-chars", "a" * 253, 80),
+    ("253-chars", ".".join(["a" * 63] * 3 + ["a" * 61]), 80),
+    ("63-char-label", "a" * 63 + ".example", 80),
+    ("absolute", "example.com.", 80),
+    ("absolute-port", "example.com.:8443", 8443),
+    ("absolute-253-chars", ".".join(["a" * 63] * 3 + ["a" * 61]) + ".", 80),
+    ("digits-then-letters", "123abc.example", 80),
+    ("last-label-hex-lookalike", "app.0xg", 80),
+    ("ipv4-last-octet-zero", "10.0.0.0", 80),
 )
 
 INVALID_HOSTS: tuple[tuple[str, str], ...] = (
@@ -831,6 +850,27 @@ INVALID_HOSTS: tuple[tuple[str, str], ...] = (
     ("sub-delims", "evil.com;x=1"),
     ("quote", '"evil.com"'),
     ("254-chars", "a" * 254),
+    ("254-chars-in-labels", ".".join(["a" * 63] * 3 + ["a" * 62])),
+    # RFC 1035 §2.3.4: labels of 1-63 characters; no empty label (issue 10 §9).
+    ("label-64", "a" * 64 + ".example"),
+    ("single-label-64", "a" * 64),
+    ("empty-label", "a..b"),
+    ("leading-dot", ".example.com"),
+    ("two-trailing-dots", "example.com.."),
+    ("dot-alone", "."),
+    # WHATWG URL "ends in a number": URL parsers read these as IPv4 (issue 10 §9).
+    ("hex-first-octet", "0x7f.0.0.1"),
+    ("hex-integer", "0x7f000001"),
+    ("hex-first-octet-absolute", "0x7f.0.0.1."),
+    ("hex-second-octet", "1.0x2.3.4"),
+    ("hex-upper-x", "0X7F.0.0.1"),
+    ("hex-prefix-alone", "app.0x"),
+    ("integer", "2130706433"),
+    ("octal-octets", "0177.0.0.1"),
+    ("ends-in-digits", "app.example.1"),
+    ("ends-in-digits-absolute", "app.1."),
+    ("ipv4-absolute", "1.2.3.4."),
+    ("ipv4-port-absolute", "1.2.3.4.:80"),
 )
 
 VALID_PORTS: tuple[tuple[str, int], ...] = (
@@ -923,6 +963,13 @@ def validation() -> Iterator[Scenario]:
     yield case(
         "valid/proto/http-on-https",
         [(PROTO, "HTTP")],
+        request=Request("https", "app.example", 443),
+        scheme="http",
+        port=80,
+    )
+    yield case(
+        "valid/proto/ws-on-https",
+        [(PROTO, "ws")],
         request=Request("https", "app.example", 443),
         scheme="http",
         port=80,

@@ -146,6 +146,36 @@ def test_websocket_scheme(proto: bytes, scheme: str) -> None:
     assert seen["client"] == ("203.0.113.9", 0)
 
 
+@pytest.mark.parametrize(
+    ("kind", "scheme", "lines", "expected"),
+    [
+        pytest.param("websocket", "ws", [(XFP, b"wss")], "wss", id="xfp-wss-on-websocket"),
+        pytest.param("websocket", "wss", [(XFP, b"ws")], "ws", id="xfp-ws-on-websocket"),
+        pytest.param("websocket", "ws", [(XFP, b"WSS")], "wss", id="xfp-wss-any-case"),
+        pytest.param("http", "http", [(XFP, b"wss")], "https", id="xfp-wss-on-http"),
+        pytest.param("http", "https", [(XFP, b"ws")], "http", id="xfp-ws-on-http"),
+        pytest.param(
+            "websocket", "ws", [(b"forwarded", b"for=203.0.113.9;proto=wss")], "wss",
+            id="forwarded-proto-wss-on-websocket",
+        ),
+        pytest.param(
+            "http", "http", [(b"forwarded", b"for=203.0.113.9;proto=wss")], "https",
+            id="forwarded-proto-wss-on-http",
+        ),
+    ],
+)  # fmt: skip
+def test_websocket_spellings_of_the_scheme(
+    kind: str, scheme: str, lines: list[tuple[bytes, bytes]], expected: str
+) -> None:
+    """issue 10 §16: Traefik writes X-Forwarded-Proto ws/wss on upgrades; they are the
+    WebSocket spellings of http/https (RFC 6455 §3), written as the scope type wants."""
+    headers = "forwarded" if lines[0][0] == b"forwarded" else "x-forwarded"
+    scope = make_scope([(XFF, b"203.0.113.9"), *lines], kind=kind, scheme=scheme)
+    seen, _ = call(scope, headers=headers, fields="for,proto")
+    assert seen["scheme"] == expected
+    assert seen[RESOLUTION_KEY].ignored == ()
+
+
 def test_websocket_wss_to_http() -> None:
     scope = make_scope([(XFF, b"203.0.113.9"), (XFP, b"http")], kind="websocket", scheme="wss")
     seen, _ = call(scope)
@@ -218,6 +248,38 @@ def test_forwarded_port() -> None:
     seen, _ = call(scope, fields="for,host,port")
     assert (b"host", b"[2001:db8::5]:8443") in seen["headers"]
     assert seen["server"] == ("2001:db8::5", 8443)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param(b"x@evil.example", id="userinfo"),
+        pytest.param(b"[::1", id="open-bracket"),
+        pytest.param(b"good.example\\evil", id="backslash"),
+        pytest.param(b'a"b', id="quote"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("lines", "fields", "port"),
+    [
+        pytest.param([(b"x-forwarded-port", b"8443")], "for,host,port", 8443, id="port"),
+        pytest.param(
+            [(b"x-forwarded-port", b"8443"), (b"x-forwarded-host", b"x@y")], "for,host,port",
+            8443, id="port-after-invalid-forwarded-host",
+        ),
+        pytest.param([(XFP, b"https")], "for,proto", 443, id="scheme-default-port"),
+    ],
+)  # fmt: skip
+def test_invalid_request_host_is_never_the_server_name(
+    host: bytes, lines: list[tuple[bytes, bytes]], fields: str, port: int
+) -> None:
+    """issue 10 §5: the port step changes only the port; an invalid Host line is kept as
+    sent and never becomes ``server`` (it was ('x@evil.example', 443))."""
+    scope = make_scope([(XFF, b"203.0.113.9"), *lines])
+    scope["headers"][0] = (b"host", host)
+    seen, _ = call(scope, fields=fields)
+    assert seen["headers"] is scope["headers"]
+    assert seen["server"] == ("10.1.1.1", port)
 
 
 def test_host_added_when_the_request_had_none() -> None:

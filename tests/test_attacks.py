@@ -52,6 +52,11 @@ class Attack:
     port: int = 80
     prefix: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    #: The Host the request arrived with (the server's SERVER_NAME and ASGI ``server``
+    #: name stay "app.example"), and the SERVER_NAME / ``server`` name the app must see
+    #: (``None``: the name part of ``host``).
+    request_host: str = "app.example"
+    server_name: Optional[str] = None
 
 
 def xff(*values: str, **kw: Any) -> tuple[tuple[str, str], ...]:
@@ -175,6 +180,15 @@ ATTACKS = [
             ("ipv6-unbracketed", "2001:db8::1"),
             ("non-canonical-ipv4", "010.0.0.1"),
             ("ipv6-zone-id", "[fe80::1%eth0]"),
+            # URL parsers read a name ending in a number as IPv4 (WHATWG "ends in a
+            # number"): each of these is 127.0.0.1 or 1.2.3.4 to a browser (issue 10 §9).
+            ("hex-ipv4", "0x7f.0.0.1"),
+            ("hex-integer", "0x7f000001"),
+            ("hex-ipv4-trailing-dot", "0x7f.0.0.1."),
+            ("hex-octet", "1.0x2.3.4"),
+            ("ends-in-number", f"{EVIL}.1"),
+            ("empty-label", "a..b"),
+            ("label-over-63", "a" * 64 + ".example"),
         ]
     ],
     # --- scheme injection ---------------------------------------------------------------------
@@ -186,10 +200,54 @@ ATTACKS = [
             ("url", "https://evil.example"),
             ("crlf", "https\r\nX: y"),
             ("nul", "https\x00"),
-            ("ws", "wss"),
+            ("ws-url", "wss://evil.example"),
             ("long", "https" * 100),
         ]
     ],
+    # --- WebSocket spellings (issue 10 §16): Traefik writes ws/wss on upgrades ------------------
+    pytest.param(
+        Attack(xff(CLIENT, proto="wss"), APPLIED, CLIENT, scheme="https", port=443),
+        id="websocket-proto-wss-is-https",
+    ),
+    pytest.param(
+        Attack(xff(CLIENT, proto="ws"), APPLIED, CLIENT, scheme="http", port=80),
+        id="websocket-proto-ws-is-http",
+    ),
+    # --- the request's own Host is never rebuilt when it is invalid (issue 10 §5) ---------------
+    *[
+        pytest.param(
+            Attack(
+                xff(CLIENT, port="443", host=f"{EVIL}@x"),
+                APPLIED,
+                CLIENT,
+                host=value,
+                port=443,
+                options=FIELDS_ALL,
+                request_host=value,
+                server_name="app.example",
+            ),
+            id=f"port-keeps-invalid-request-host-{name}",
+        )
+        for name, value in [
+            ("userinfo", f"x@{EVIL}"),
+            ("open-bracket", "[::1"),
+            ("backslash", f"good.example\\{EVIL}"),
+            ("quote", 'a"b'),
+        ]
+    ],
+    pytest.param(
+        Attack(
+            xff(CLIENT, proto="https"),
+            APPLIED,
+            CLIENT,
+            scheme="https",
+            host=f"x@{EVIL}",
+            port=443,
+            request_host=f"x@{EVIL}",
+            server_name="app.example",
+        ),
+        id="scheme-keeps-invalid-request-host",
+    ),
     # --- port out of range ---------------------------------------------------------------------
     *[
         pytest.param(
@@ -433,6 +491,71 @@ ATTACKS += [
         ),
         id="agreeing-families-canonical",
     ),
+    pytest.param(
+        Attack(
+            fwd(f"for={CLIENT};proto=wss"),
+            APPLIED,
+            CLIENT,
+            scheme="https",
+            port=443,
+            options=FORWARDED,
+        ),
+        id="forwarded-websocket-proto-wss-is-https",
+    ),
+]
+
+# hops set and no address at all (issue 10 §17): zero items is a chain shorter than hops,
+# so the client's own X-Forwarded-Proto/-Host/-Port are never applied.
+STAR_HOPS_2 = {"trusted": "*", "hops": 2, "fields": ALL}
+ATTACKS += [
+    pytest.param(
+        Attack(
+            (
+                ("X-Forwarded-Proto", "https"),
+                ("X-Forwarded-Host", f"{EVIL}:8443"),
+                ("X-Forwarded-Port", "8443"),
+            ),
+            UNRESOLVED,
+            PROXY,
+            options=STAR_HOPS_2,
+        ),
+        id="hops-without-xff-client-headers-not-applied",
+    ),
+    pytest.param(
+        Attack(
+            (
+                ("X-Forwarded-For", " , "),
+                ("X-Forwarded-Proto", "https"),
+                ("X-Forwarded-Host", EVIL),
+            ),
+            UNRESOLVED,
+            PROXY,
+            options=STAR_HOPS_2,
+        ),
+        id="hops-with-only-empty-xff-items",
+    ),
+    pytest.param(
+        Attack(
+            (("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", EVIL)),
+            UNRESOLVED,
+            PROXY,
+            options={"trusted": PROXY, "hops": 1, "fields": ALL},
+        ),
+        id="hops-without-xff-behind-listed-proxy",
+    ),
+    pytest.param(
+        Attack(fwd(" , "), UNRESOLVED, PROXY, options={**FORWARDED, "trusted": "*", "hops": 2}),
+        id="forwarded-hops-without-elements",
+    ),
+    pytest.param(
+        Attack(
+            (("Forwarded", " , "), ("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", EVIL)),
+            UNRESOLVED,
+            PROXY,
+            options={**BOTH, "trusted": "*", "hops": 2},
+        ),
+        id="both-families-hops-without-addresses",
+    ),
 ]
 
 
@@ -448,15 +571,21 @@ def _environ(attack: Attack) -> dict[str, Any]:
         "SCRIPT_NAME": "",
         "PATH_INFO": "/",
     }
+    environ["HTTP_HOST"] = attack.request_host
     for name, value in attack.lines:
         key = "HTTP_" + name.upper().replace("-", "_")
         environ[key] = f"{environ[key]},{value}" if key in environ else value
     return environ
 
 
+def _server_name(attack: Attack) -> str:
+    """The SERVER_NAME / ASGI ``server`` name the app must see (no row's host has a port)."""
+    return attack.host if attack.server_name is None else attack.server_name
+
+
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_attack_core(attack: Attack) -> None:
-    result = Resolver(**attack.options).resolve(attack.peer, attack.lines, host="app.example")
+    result = Resolver(**attack.options).resolve(attack.peer, attack.lines, host=attack.request_host)
     assert (result.status, result.client) == (attack.status, attack.client)
     assert (result.scheme, result.host, result.prefix) == (
         attack.scheme,
@@ -485,7 +614,8 @@ def test_attack_wsgi(attack: Attack) -> None:
     expected_addr = attack.client if attack.status == APPLIED else attack.peer
     assert seen["REMOTE_ADDR"] == expected_addr
     assert seen["wsgi.url_scheme"] == attack.scheme
-    assert seen["HTTP_HOST"] == seen["SERVER_NAME"] == attack.host
+    assert seen["HTTP_HOST"] == attack.host
+    assert seen["SERVER_NAME"] == _server_name(attack)
     assert seen["SERVER_PORT"] == str(attack.port)
     assert seen["SCRIPT_NAME"] == attack.prefix
     assert seen["trustproxy.resolution"].status == attack.status
@@ -495,6 +625,7 @@ def test_attack_wsgi(attack: Attack) -> None:
 def test_attack_asgi(attack: Attack) -> None:
     middleware = ASGIMiddleware(invariants._asgi_app, **attack.options)
     scope = invariants.asgi_scope(attack.peer, list(attack.lines))
+    scope["headers"][0] = (b"host", attack.request_host.encode("latin-1"))
     seen, sent = invariants.run_asgi(middleware, scope)
     if attack.status == CONFLICT:  # answered 400; the application never runs
         assert (seen, sent[0]["status"]) == ({}, 400)
@@ -503,9 +634,42 @@ def test_attack_asgi(attack: Attack) -> None:
     assert seen["client"][0] == expected_addr
     assert seen["scheme"] == attack.scheme
     assert [v for n, v in seen["headers"] if n == b"host"] == [attack.host.encode()]
-    assert seen["server"] == (attack.host, attack.port)
+    assert seen["server"] == (_server_name(attack), attack.port)
     assert seen["root_path"] == attack.prefix
     assert seen["trustproxy.resolution"].status == attack.status
+
+
+# --- hops and no address at all, strict (issue 10 §17) ---------------------------------------
+
+SHORT_OF_HOPS = [
+    pytest.param(
+        (("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", f"{EVIL}:8443")),
+        STAR_HOPS_2,
+        id="x-forwarded",
+    ),
+    pytest.param(fwd(" , "), {**FORWARDED, "trusted": "*", "hops": 2}, id="forwarded"),
+]
+
+
+@pytest.mark.parametrize(("lines", "options"), SHORT_OF_HOPS)
+def test_attack_hops_without_addresses_strict_wsgi_answers_400(
+    lines: tuple[tuple[str, str], ...], options: dict[str, Any]
+) -> None:
+    seen: list[Any] = []
+    answered: list[str] = []
+    middleware = WSGIMiddleware(lambda env, sr: seen.append(env) or [], strict=True, **options)
+    attack = Attack(lines, UNRESOLVED, PROXY)
+    middleware(_environ(attack), lambda status, headers: answered.append(status))
+    assert (answered, seen) == (["400 Bad Request"], [])
+
+
+@pytest.mark.parametrize(("lines", "options"), SHORT_OF_HOPS)
+def test_attack_hops_without_addresses_strict_asgi_answers_400(
+    lines: tuple[tuple[str, str], ...], options: dict[str, Any]
+) -> None:
+    middleware = ASGIMiddleware(invariants._asgi_app, strict=True, **options)
+    seen, sent = invariants.run_asgi(middleware, invariants.asgi_scope(PROXY, list(lines)))
+    assert (seen, sent[0]["status"]) == ({}, 400)
 
 
 # --- underscore header names (Django CVE-2015-0219, gunicorn#2799) -------------------------
@@ -572,6 +736,12 @@ TYPOS = [
     pytest.param({"trusted": "0.0.0.0/0"}, id="all-ipv4-without-hops"),
     pytest.param({"trusted": "::/0"}, id="all-ipv6-without-hops"),
     pytest.param({"trusted": "::ffff:0:0/96"}, id="all-mapped-ipv4-without-hops"),
+    # Coverage is computed, not matched (issue 10 §4); env:, file: and preset overrides
+    # are in tests/test_config_errors.py.
+    pytest.param({"trusted": ["0.0.0.0/1", "128.0.0.0/1"]}, id="all-ipv4-as-halves-without-hops"),
+    pytest.param({"trusted": "::/8"}, id="ipv6-net-holding-all-mapped-ipv4-without-hops"),
+    pytest.param({"trusted": "::/80"}, id="ipv6-net-holding-mapped-prefix-without-hops"),
+    pytest.param({"trusted": "::/1, 8000::/1"}, id="all-ipv6-as-halves-without-hops"),
     pytest.param({"hops": 0}, id="typo-hops-zero"),
     pytest.param({"hops": "1"}, id="typo-hops-string"),
     pytest.param({"hops": True}, id="typo-hops-bool"),

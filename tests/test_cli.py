@@ -58,6 +58,19 @@ XFF = "X-Forwarded-For"
             id="star-with-hops-and-short-chain",
         ),
         pytest.param(
+            ["explain", "--peer", "127.0.0.1", "--scheme", "HTTP", "--fields", "for,host",
+             "-H", "X-Forwarded-Host: a.example"],
+            0, ["status: applied", "scheme: http\n", "host:   a.example\n", "port:   80\n"],
+            id="scheme-in-capitals-with-forwarded-host",
+        ),
+        pytest.param(
+            ["explain", "--peer", "127.0.0.1", "--trusted", "*", "--hops", "2",
+             "-H", "X-Forwarded-Proto: https", "-H", "X-Forwarded-Host: evil.example:8443",
+             "--fields", "for,proto,host"],
+            1, ["status: unresolved", "no X-Forwarded-For address but hops=2", "scheme: http\n"],
+            id="star-with-hops-and-no-xff-is-unresolved",
+        ),
+        pytest.param(
             ["explain", "--peer", "10.0.0.5", "--trusted", "private",
              "-H", f"{XFF}: 10.9.9.9"],
             0, ["and the client 10.9.9.9 is a private address too",

@@ -6,11 +6,20 @@ offending entry.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import ipaddress
+from pathlib import Path
+from typing import Any, Callable, Optional
 
 import pytest
 
-from trustproxy import ConfigError, Resolver, TrustPolicy, WSGIMiddleware
+from trustproxy import (
+    ASGIMiddleware,
+    ConfigError,
+    ProxyHeadersMiddleware,
+    Resolver,
+    TrustPolicy,
+    WSGIMiddleware,
+)
 
 
 def _app(environ: Any, start_response: Any) -> list[bytes]:
@@ -126,3 +135,106 @@ def test_good_configurations_build() -> None:
     assert Resolver(fields="for, proto, host, port, prefix").fields == frozenset(
         ("for", "proto", "host", "port", "prefix")
     )
+
+
+# --- every address, however it is written (issue 10 §4) ------------------------------------
+
+#: Every IPv6 network outside ::ffff:0:0/96: all of IPv6, with IPv4-mapped addresses
+#: (which count as IPv4) left out.
+ALL_IPV6_BUT_MAPPED = [
+    str(network)
+    for network in ipaddress.ip_network("::/0").address_exclude(
+        ipaddress.ip_network("::ffff:0:0/96")
+    )
+]
+
+# (id, trusted, environment variables, file text, the family named in the message)
+EVERYTHING: tuple[tuple[str, Any, dict[str, str], Optional[str], str], ...] = (
+    ("literal-ipv4", "0.0.0.0/0", {}, None, "IPv4"),
+    ("ipv4-halves", ["0.0.0.0/1", "128.0.0.0/1"], {}, None, "IPv4"),
+    ("ipv4-quarters-unordered", "192.0.0.0/2, 0.0.0.0/2, 128.0.0.0/2, 64.0.0.0/2", {}, None,
+     "IPv4"),
+    ("ipv4-overlapping", "0.0.0.0/1, 64.0.0.0/2, 96.0.0.0/3, 128.0.0.0/1", {}, None, "IPv4"),
+    ("ipv6-holding-mapped-8", "::/8", {}, None, "IPv4"),
+    ("ipv6-holding-mapped-80", "::/80", {}, None, "IPv4"),
+    ("mapped-halves", "::ffff:0:0/97, ::ffff:128.0.0.0/97", {}, None, "IPv4"),
+    ("ipv4-and-mapped-halves", "0.0.0.0/1, ::ffff:128.0.0.0/97", {}, None, "IPv4"),
+    ("ipv6-halves", "::/1, 8000::/1", {}, None, "IPv4 and IPv6"),
+    ("all-ipv6-but-mapped", ALL_IPV6_BUT_MAPPED, {}, None, "IPv6"),
+    ("env-ipv4", "env:TRUSTPROXY_TEST_ALL", {"TRUSTPROXY_TEST_ALL": "0.0.0.0/0"}, None, "IPv4"),
+    ("env-ipv6", "env:TRUSTPROXY_TEST_ALL", {"TRUSTPROXY_TEST_ALL": "::/0"}, None,
+     "IPv4 and IPv6"),
+    ("env-halves", "loopback, env:TRUSTPROXY_TEST_ALL",
+     {"TRUSTPROXY_TEST_ALL": "0.0.0.0/1 128.0.0.0/1"}, None, "IPv4"),
+    ("file", "file:{path}", {}, "# everything\n0.0.0.0/0\n::/0\n", "IPv4 and IPv6"),
+    ("cloudflare-override", "cloudflare", {"TRUSTPROXY_CLOUDFLARE_FILE": "{path}"},
+     "0.0.0.0/0\n", "IPv4"),
+)  # fmt: skip
+
+ADAPTERS: dict[str, Callable[..., object]] = {
+    "Resolver": lambda **kw: Resolver(**kw),
+    "WSGIMiddleware": lambda **kw: WSGIMiddleware(_app, **kw),
+    "ASGIMiddleware": lambda **kw: ASGIMiddleware(_asgi_app, **kw),
+}
+
+
+async def _asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
+@pytest.mark.parametrize("builder", list(ADAPTERS), ids=list(ADAPTERS))
+@pytest.mark.parametrize(
+    ("trusted", "variables", "text", "family"),
+    [pytest.param(t, v, x, f, id=i) for i, t, v, x, f in EVERYTHING],
+)
+def test_every_address_without_hops_is_refused_whatever_its_source(
+    builder: str,
+    trusted: Any,
+    variables: dict[str, str],
+    text: Optional[str],
+    family: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A policy covering every IPv4 or every IPv6 address is '*' without hops: refused at
+    construction, naming the fix, whatever the entries' source; accepted with hops."""
+    path = tmp_path / "ranges.txt"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    if isinstance(trusted, str):
+        trusted = trusted.format(path=path)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value.format(path=path))
+    with pytest.raises(ConfigError) as caught:
+        ADAPTERS[builder](trusted=trusted)
+    message = str(caught.value)
+    assert f"every {family} address" in message
+    assert "give hops=N" in message and "list your proxies" in message
+    assert ADAPTERS[builder](trusted=trusted, hops=1) is not None
+
+
+@pytest.mark.parametrize(
+    "trusted",
+    [
+        pytest.param("0.0.0.0/1", id="half-of-ipv4"),
+        pytest.param("0.0.0.0/1, 128.0.0.0/2, 192.0.0.0/3", id="ipv4-less-one-eighth"),
+        pytest.param("::ffff:0:0/97", id="half-of-mapped"),
+        pytest.param("8000::/1", id="half-of-ipv6-without-mapped"),
+        pytest.param(ALL_IPV6_BUT_MAPPED[1:], id="ipv6-less-one-network"),
+        pytest.param("loopback, private, linklocal, cloudflare", id="every-preset"),
+    ],
+)
+def test_wide_but_not_everything_is_accepted(trusted: Any) -> None:
+    """The counterpart: coverage with a gap is a (possibly unwise) list, not '*'."""
+    assert Resolver(trusted=trusted).policy.hops is None
+
+
+def test_uvicorn_dropin_star_keeps_its_documented_way() -> None:
+    """uvicorn's trusted_hosts='*' trusts every address with no hop count, on purpose
+    and with a warning (docs/migrate-uvicorn.md); listing the same networks does not."""
+    dropin = ProxyHeadersMiddleware(_asgi_app, trusted_hosts="*")
+    assert dropin.resolver.policy.hops is None
+    assert dropin.resolver.policy.peer("203.0.113.9").trusted_by is not None
+    assert dropin.resolver.policy.peer("2001:db8::1").trusted_by is not None
+    with pytest.raises(ConfigError, match="every IPv4 address"):
+        ProxyHeadersMiddleware(_asgi_app, trusted_hosts="0.0.0.0/1, 128.0.0.0/1")

@@ -186,3 +186,74 @@ def test_a_longest_valid_host_is_read_at_any_hop(headers: object, hops: int) -> 
     )
     assert result.host == "origin.example"
     assert result.ignored
+
+
+@pytest.mark.parametrize(
+    ("scheme", "lines", "expected"),
+    [
+        pytest.param("HTTP", [("X-Forwarded-Host", "a.example")], ("http", "a.example", 80),
+                     id="host-on-HTTP"),
+        pytest.param("HTTPS", [("X-Forwarded-Host", "a.example")], ("https", "a.example", 443),
+                     id="host-on-HTTPS"),
+        pytest.param("Https", [("X-Forwarded-Proto", "https")], ("https", None, None),
+                     id="same-scheme-other-case-changes-nothing"),
+        pytest.param("HTTPS", [("X-Forwarded-Proto", "http")], ("http", None, 80),
+                     id="proto-on-HTTPS"),
+        pytest.param("ftp", [("X-Forwarded-Host", "a.example")], ("ftp", "a.example", None),
+                     id="unknown-scheme-keeps-its-port"),
+    ],
+)  # fmt: skip
+def test_request_scheme_in_any_case(
+    scheme: str, lines: list[tuple[str, str]], expected: tuple[str, Optional[str], Optional[int]]
+) -> None:
+    """issue 10 §11: a scheme is case-insensitive (RFC 3986 §3.1); "HTTP" with a forwarded
+    host raised KeyError looking up the default port."""
+    resolver = Resolver(fields=("for", "proto", "host"))
+    result = resolver.resolve("127.0.0.1", lines, scheme=scheme)
+    assert result.status == trustproxy.APPLIED, result.reason
+    assert (result.scheme, result.host, result.port) == expected
+
+
+def test_adapter_scheme_in_capitals_does_not_crash() -> None:
+    """The adapters pass the server's scheme straight to the core: a server writing
+    wsgi.url_scheme "HTTPS" must not turn a forwarded Host into a 500."""
+    seen: dict[str, Any] = {}
+    middleware = trustproxy.WSGIMiddleware(
+        lambda environ, start_response: seen.update(environ) or [], fields=("for", "host")
+    )
+    environ = {"REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "HTTPS", "SERVER_PORT": "8443",
+               "HTTP_HOST": "app.example:8443", "HTTP_X_FORWARDED_HOST": "a.example"}  # fmt: skip
+    middleware(environ, lambda status, headers: None)
+    assert (seen["HTTP_HOST"], seen["SERVER_PORT"]) == ("a.example", "443")
+
+
+@pytest.mark.parametrize("hops", [1, 2])
+@pytest.mark.parametrize(
+    ("headers", "lines"),
+    [
+        pytest.param("x-forwarded", [("X-Forwarded-Proto", "https")], id="x-forwarded-no-for"),
+        pytest.param("x-forwarded", [("X-Forwarded-For", ","), ("X-Forwarded-Proto", "https")],
+                     id="x-forwarded-empty-items"),
+        pytest.param("x-forwarded", [], id="x-forwarded-no-header"),
+        pytest.param("forwarded", [("Forwarded", "")], id="forwarded-empty"),
+        pytest.param("forwarded", [("Forwarded", ", ;,")], id="forwarded-no-element"),
+        pytest.param("forwarded", [], id="forwarded-no-header"),
+        pytest.param("x-real-ip", [], id="single-no-header"),
+    ],
+)  # fmt: skip
+def test_no_address_with_hops_is_shorter_than_hops(
+    headers: str, lines: list[tuple[str, str]], hops: int
+) -> None:
+    """issue 10 §17: zero items is a chain shorter than hops, for every header family:
+    unresolved, nothing applied (it was "applied", with the client's own proto)."""
+    resolver = Resolver(trusted="*", hops=hops, headers=headers)
+    result = resolver.resolve("127.0.0.1", lines)
+    assert (result.status, result.client, result.scheme) == (
+        trustproxy.UNRESOLVED, "127.0.0.1", "http",
+    ), result.reason  # fmt: skip
+    assert result.applied == ()
+    assert "shorter than configured" in result.reason
+    # Without hops the same request is the peer's own, as before.
+    assert Resolver(trusted="loopback", headers=headers).resolve("127.0.0.1", lines).status == (
+        trustproxy.APPLIED
+    )

@@ -194,9 +194,9 @@ def test_original_values_are_kept_on_every_request() -> None:
         ),
         pytest.param(
             {"x_prefix": 1},
-            {"HTTP_X_FORWARDED_PREFIX": "/ham/"},
-            {"SCRIPT_NAME": "/ham/"},
-            id="prefix replaces SCRIPT_NAME, as sent",
+            {"HTTP_X_FORWARDED_PREFIX": "/ham"},
+            {"SCRIPT_NAME": "/ham"},
+            id="prefix replaces SCRIPT_NAME",
         ),
     ],
 )
@@ -334,6 +334,43 @@ def test_a_remembered_result_is_not_shared_between_requests() -> None:
             "10.0.0.3",
             id="for: a trailing comma is an empty last value",
         ),
+        # SCRIPT_NAME is "" or "/segment…" (PEP 3333); werkzeug writes "/" (URLs rebuilt
+        # as "//path") and "/ham/" (issue 10 §12).
+        pytest.param(
+            {"x_prefix": 1},
+            {"HTTP_X_FORWARDED_PREFIX": "/"},
+            "SCRIPT_NAME",
+            "",
+            id="prefix: a lone / is the root, empty",
+        ),
+        pytest.param(
+            {"x_prefix": 1},
+            {"HTTP_X_FORWARDED_PREFIX": "/ham/"},
+            "SCRIPT_NAME",
+            "/ham",
+            id="prefix: trailing / dropped",
+        ),
+        pytest.param(
+            {"x_prefix": 2},
+            {"HTTP_X_FORWARDED_PREFIX": "/a/b/, /"},
+            "SCRIPT_NAME",
+            "/a/b",
+            id="prefix: trailing / dropped at any count",
+        ),
+        pytest.param(
+            ALL,
+            {"HTTP_X_FORWARDED_PROTO": "wss"},
+            "wsgi.url_scheme",
+            "https",
+            id="proto: wss is https (Traefik on upgrades)",
+        ),
+        pytest.param(
+            ALL,
+            {"HTTP_X_FORWARDED_PROTO": "ws"},
+            "wsgi.url_scheme",
+            "http",
+            id="proto: ws is http",
+        ),
     ],
 )
 def test_departures(
@@ -348,10 +385,11 @@ REFUSED = {
         "203.0.113.7:0", "203.0.113.7:65536", '"203.0.113.7"', "not-an-ip<script>",
         "203.0.113.7 203.0.113.8",
     ],
-    "HTTP_X_FORWARDED_PROTO": ["javascript", "ftp", '"https"', "https:", "ht tps"],
+    "HTTP_X_FORWARDED_PROTO": ["javascript", "ftp", '"https"', "https:", "ht tps", "wss:"],
     "HTTP_X_FORWARDED_HOST": [
         "evil.com/../:443", "evil.com@x", "a b", "host:", "host:0", "host:99999", "[::1",
-        "[203.0.113.7]", "evil.com?x", "evil.com#x", "01.2.3.4", "-_-\x00",
+        "[203.0.113.7]", "evil.com?x", "evil.com#x", "01.2.3.4", "-_-\x00", "0x7f.0.0.1",
+        "0x7f000001", "1.0x2.3.4", "a..b", "a" * 64,
     ],
     "HTTP_X_FORWARDED_PORT": ["0", "99999", "+80", "80a", "8 0", "-1"],
     "HTTP_X_FORWARDED_PREFIX": [
@@ -380,6 +418,36 @@ def test_invalid_values_are_not_copied(header: str, value: str) -> None:
     environ = run({header: value}, **ALL)
     for key in KEYS[header]:
         assert environ[key] == BASE[key], key
+
+
+@pytest.mark.parametrize(
+    "request_host",
+    [
+        pytest.param("x@evil.example", id="userinfo"),
+        pytest.param("[::1", id="open-bracket"),
+        pytest.param("good.example\\evil", id="backslash"),
+        pytest.param('a"b', id="quote"),
+        pytest.param("0x7f.0.0.1", id="numeric"),
+    ],
+)
+@pytest.mark.parametrize(
+    "forwarded_host",
+    [pytest.param(None, id="no-forwarded-host"), pytest.param("x@y", id="invalid-forwarded-host")],
+)
+def test_port_never_rebuilds_an_invalid_host(
+    request_host: str, forwarded_host: Optional[str]
+) -> None:
+    """issue 10 §5: werkzeug writes HTTP_HOST 'x@evil.example:443' (and '[::443'); here
+    only SERVER_PORT changes."""
+    headers = {"HTTP_HOST": request_host, "HTTP_X_FORWARDED_PORT": "443"}
+    if forwarded_host is not None:
+        headers["HTTP_X_FORWARDED_HOST"] = forwarded_host
+    environ = run(headers, **ALL)
+    assert (environ["HTTP_HOST"], environ["SERVER_NAME"], environ["SERVER_PORT"]) == (
+        request_host,
+        "app.example",
+        "443",
+    )
 
 
 def test_one_invalid_header_does_not_stop_the_others() -> None:
@@ -486,9 +554,11 @@ def test_arbitrary_header_text_never_raises_nor_copies_an_invalid_value(
     server_port = environ["SERVER_PORT"]
     assert server_port.isdigit() and 0 < int(server_port) < 65536
     assert server_port == str(int(server_port))
+    # "" or "/segment…" without a trailing "/" (PEP 3333), like WSGIMiddleware.
     assert (
         environ["SCRIPT_NAME"] == BASE["SCRIPT_NAME"]
-        or valid_prefix(environ["SCRIPT_NAME"]) is not None
+        or environ["SCRIPT_NAME"] == ""
+        or valid_prefix(environ["SCRIPT_NAME"]) == environ["SCRIPT_NAME"]
     )
 
 

@@ -111,6 +111,19 @@ def test_ws_proto_aliases(proto: bytes, kind: str, scheme: str) -> None:
     assert seen("127.0.0.1", [(XFF, b"1.2.3.4"), (XFP, proto)], kind=kind)["scheme"] == scheme
 
 
+@pytest.mark.parametrize("host", [b"x@evil.example", b"[::1", b'a"b'])
+def test_scheme_never_makes_an_invalid_host_the_server_name(host: bytes) -> None:
+    """issue 10 §5: X-Forwarded-Proto: https moves the port to 443; the Host line, which
+    uvicorn never checks, must not become ``server`` (it was (b'x@evil.example', 443))."""
+    scope = make_scope([(XFF, b"1.2.3.4"), (XFP, b"https")])
+    scope["headers"][0] = (b"host", host)
+    app = Recorder()
+    run(ProxyHeadersMiddleware(app), scope)
+    assert app.scope is not None
+    assert (app.scope["scheme"], app.scope["server"]) == ("https", ("10.1.1.1", 443))
+    assert app.scope["headers"] is scope["headers"]
+
+
 def test_ten_thousand_networks() -> None:
     networks = [f"10.{i // 256}.{i % 256}.0/24" for i in range(10_000)]
     scope = seen(["127.0.0.1", *networks], [(XFF, b"1.2.3.4, 10.39.15.7")])

@@ -30,14 +30,22 @@ IPV6_CHARS = re.compile(r"[0-9A-Fa-f:.]{2,45}")
 
 # RFC 3986 §3.2.2: reg-name = *( unreserved / pct-encoded / sub-delims ).
 # A forwarded Host is copied into the request and then into URLs, caches and e-mails,
-# so trustproxy accepts the DNS-shaped subset only: unreserved characters
-# (ALPHA / DIGIT / "-" / "." / "_" / "~"), 1-253 of them.  sub-delims ("!$&'()*+,;=")
-# and percent-encoding are refused: no real host name needs them and each has been
-# used for cache poisoning or header smuggling.
-REG_NAME = re.compile(r"[A-Za-z0-9._~-]{1,253}")
-# A name made only of digits and dots must be a canonical IPv4address (RFC 3986 §3.2.2:
-# the IPv4 rule takes precedence); "01.2.3.4" or "1.2.3" are not names either.
-DIGITS_AND_DOTS = re.compile(r"[0-9.]+")
+# so trustproxy accepts the DNS-shaped subset only: labels of unreserved characters
+# (ALPHA / DIGIT / "-" / "_" / "~") separated by ".", each 1-63 characters (RFC 1035
+# §2.3.4, RFC 1123 §2.1) — no empty label, so no "a..b" or ".a" — with at most one
+# trailing "." (the absolute form, RFC 1034 §3.1).  The name without that dot is 1-253
+# characters (checked by length).  sub-delims ("!$&'()*+,;=") and percent-encoding are
+# refused: no real host name needs them and each has been used for cache poisoning or
+# header smuggling.
+REG_NAME = re.compile(r"[A-Za-z0-9_~-]{1,63}(?:\.[A-Za-z0-9_~-]{1,63})*\.?")
+MAX_NAME_LENGTH = 253
+# WHATWG URL Standard, host parsing, "ends in a number checker": when the last label (the
+# trailing empty one dropped) is all ASCII digits, or "0x"/"0X" and hex digits (the IPv4
+# number parser accepts "0x" alone as 0), URL parsers read the whole host as IPv4:
+# "0x7f.0.0.1", "0x7f000001" and "1.0x2.3.4" are 127.0.0.1 and 1.2.3.4 to a browser.
+# Such a name is accepted only when it is a canonical IPv4address (RFC 3986 §3.2.2: the
+# IPv4 rule takes precedence over reg-name), so "01.2.3.4", "1.2.3" and "a.1" are refused.
+ENDS_IN_NUMBER = re.compile(r"[0-9]+|0[xX][0-9A-Fa-f]*")
 
 # RFC 3986 §3.3: path-absolute = "/" [ segment-nz *( "/" segment ) ]
 #   pchar = unreserved / pct-encoded / sub-delims / ":" / "@"

@@ -14,14 +14,15 @@ The X-Forwarded-For walk
    trusted or ``k == hops``.
 3. If the items run out first: without ``hops`` the leftmost item is the client (every
    hop was a trusted proxy); with ``hops`` the chain is shorter than configured and the
-   request is ``unresolved``.
+   request is ``unresolved`` — no item at all included.
 4. An item the walk must examine that is not an address (``unknown``, ``_hidden``, junk,
    a non-canonical IPv4, a bad port) makes the request ``unresolved``: it is never skipped,
    because the items to its left were written by someone the walk could not vouch for.
 
 Scheme, host, port and prefix are hop-aligned with the client: the ``k``-th item from the
-right of their header, or its leftmost item if it has fewer; with no X-Forwarded-For,
-``k`` is ``hops`` if given, else 1.  An unresolved request gets none of them.
+right of their header, or its leftmost item if it has fewer; with no X-Forwarded-For
+address ``k`` is 1, and with ``hops`` no address is a chain shorter than configured
+(``unresolved``).  An unresolved request gets none of them.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from ._values import (
     DEFAULT_PORTS,
     FIELDS,
     ITEM_LIMITS,
-    host_name,
     host_port,
     valid_prefix,
     valid_scheme,
@@ -273,7 +273,8 @@ class Resolver(ForwardedWalks):
         :param peer: the socket peer's address; ``None`` or ``""`` for a UNIX socket.
         :param headers: ``(name, value)`` lines in arrival order, or a mapping of names to
             values.  Names are case-insensitive; repeated lines are joined in order.
-        :param scheme: the scheme the request arrived with.
+        :param scheme: the scheme the request arrived with, in any case (RFC 3986 §3.1:
+            schemes are case-insensitive; the resolution reports it lower-case).
         :param host: the Host header the request arrived with.
         :param port: the server port the request arrived on.
         :param prefix: the path prefix the app is mounted at (``SCRIPT_NAME``).
@@ -284,7 +285,7 @@ class Resolver(ForwardedWalks):
             key = name.lower()
             joined[key] = f"{joined[key]},{value}" if key in joined else value
         values = tuple(joined.get(name) for name in self.header_names)
-        return self._resolve(peer, values, scheme, host, port, prefix)
+        return self._resolve(peer, values, scheme.lower(), host, port, prefix)
 
     def _resolve(
         self,
@@ -442,7 +443,17 @@ class Resolver(ForwardedWalks):
                     client = trail[-1]
                     reason = "every address is a trusted proxy; the leftmost is the client"
         if client is None:
-            k = self.policy.hops or 1
+            hops = self.policy.hops
+            if hops is not None:
+                # No item at all (no header, or only empty items) is a chain shorter than
+                # hops too: the other X-Forwarded-* were then written by whoever connected
+                # to the first proxy, not by the proxy hops names.
+                return self._unresolved(
+                    f"no X-Forwarded-For address but hops={hops}: the chain is shorter"
+                    " than configured",
+                    trail, 1, scheme, host, port, prefix,
+                )  # fmt: skip
+            k = 1
             reason = "no X-Forwarded-For; the peer is the client"
         # The values aligned with hop k depend only on k and the other headers, not on the
         # client: a new client behind the same proxies reuses them.
@@ -476,6 +487,13 @@ class Resolver(ForwardedWalks):
         name = self.family
         trail = [peer_hop]
         if value is None:  # absent; an empty line is present and holds no address
+            if self.policy.hops is not None:
+                # No address at all is shorter than any hop count, as for X-Forwarded-For.
+                return self._unresolved(
+                    f"no {name} header but hops={self.policy.hops}: the chain is shorter"
+                    " than configured",
+                    trail, 1, scheme, host, port, prefix,
+                )  # fmt: skip
             return self._finish(
                 f"no {name} header; the peer is the client",
                 trail, None, None, None, None, None, scheme, host, port, prefix,
@@ -585,7 +603,7 @@ def _check_values(
     if proto is not None:
         checked = valid_scheme(proto)
         if checked is None:
-            ignored.append(f"proto {proto[:64]!r} is not http or https")
+            ignored.append(f"proto {proto[:64]!r} is not http, https, ws or wss")
         elif checked != scheme:
             new_scheme = checked
             applied.append("proto")
@@ -608,18 +626,23 @@ def _check_values(
         if port_value is None:
             ignored.append(f"port {forwarded_port[:64]!r} is not a port number 1-65535")
     if port_value is not None:
-        # Like werkzeug: the forwarded port replaces the port in Host.
-        if new_host:
-            split = host_port(new_host)
-            name = split[0] if split is not None else host_name(new_host)
-            new_host = f"{name}:{port_value}"
+        # Like werkzeug: the forwarded port replaces the port in Host — but only in a Host
+        # that is valid.  The request's own Host was never checked, and rebuilding one
+        # such as "x@evil.example" or "[::1" would write a forged or broken Host
+        # ("x@evil.example:443", "[::443") that no client sent: then only the port changes.
+        split = host_port(new_host) if new_host else None
+        if split is not None:
+            new_host = f"{split[0]}:{port_value}"
         new_port = port_value
         applied.append("port")
     elif host_port_value is not None:
         new_port = host_port_value
     elif host_given or new_scheme != scheme:
         # The client used the scheme's default port when the Host it sent had none.
-        new_port = DEFAULT_PORTS[new_scheme]
+        # The request's own scheme is the caller's, in any case (RFC 3986 §3.1).
+        default = DEFAULT_PORTS.get(new_scheme) or DEFAULT_PORTS.get(new_scheme.lower())
+        if default is not None:
+            new_port = default
     new_prefix = prefix
     if forwarded_prefix is not None:
         checked = valid_prefix(forwarded_prefix)

@@ -28,8 +28,11 @@ __all__ = [
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 # X-Forwarded-Proto / RFC 7239 §5.4 proto: a URI scheme, case-insensitive (RFC 3986 §3.1).
-# Only the two schemes an HTTP server can be reached with are meaningful to the app.
-_SCHEMES = {"http": "http", "https": "https"}
+# Only the two schemes an HTTP server can be reached with are meaningful to the app, and
+# their WebSocket spellings (RFC 6455 §3: ws and wss are http and https for an upgraded
+# request): Traefik writes X-Forwarded-Proto: ws / wss on upgrades, and uvicorn accepts
+# them.  The core keeps http/https; the ASGI adapter writes ws/wss on a websocket scope.
+_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 MAX_HOST_LENGTH = 261  # 253-character name + ":" + 5-digit port, or a bracketed IPv6
 MAX_PREFIX_LENGTH = 1024
@@ -50,7 +53,8 @@ ITEM_LIMITS = {
 
 
 def valid_scheme(text: str) -> Optional[str]:
-    """``http`` or ``https`` (any case) -> lower-case scheme; anything else -> None."""
+    """``http`` or ``https`` (any case) -> lower-case scheme, ``ws`` -> ``http`` and
+    ``wss`` -> ``https``; anything else -> None."""
     scheme = _SCHEMES.get(text)
     if scheme is None and len(text) <= 5:
         scheme = _SCHEMES.get(text.lower())
@@ -77,9 +81,11 @@ def _check_host(text: str) -> Optional[tuple[str, Optional[int]]]:
     else:
         name, colon, port_text = text.partition(":")
         rest = colon + port_text
-        if _abnf.REG_NAME.fullmatch(name) is None:
+        bare = name[:-1] if name[-1:] == "." else name
+        if len(bare) > _abnf.MAX_NAME_LENGTH or _abnf.REG_NAME.fullmatch(name) is None:
             return None
-        if _abnf.DIGITS_AND_DOTS.fullmatch(name) and _abnf.IPV4.fullmatch(name) is None:
+        last = bare[bare.rfind(".") + 1 :]
+        if _abnf.ENDS_IN_NUMBER.fullmatch(last) and _abnf.IPV4.fullmatch(name) is None:
             return None
     if not rest:
         return name, None

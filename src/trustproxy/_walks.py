@@ -6,7 +6,7 @@ It is the X-Forwarded-For walk (see ``_resolve``) with elements in place of item
 2. Walk the elements right to left; each one's ``for`` node is ``a_k``.  The client is
    ``a_k`` for the first ``k`` where ``a_k`` is not trusted or ``k == hops``.
 3. If the elements run out first: without ``hops`` the leftmost is the client; with
-   ``hops`` the chain is shorter than configured: unresolved.
+   ``hops`` the chain is shorter than configured: unresolved (no element at all too).
 4. An element the walk must examine that is malformed, has no ``for``, or whose ``for`` is
    not an address (``unknown``, ``_hidden``, junk) makes the request unresolved.
 
@@ -52,6 +52,8 @@ def walk_forwarded(policy: TrustPolicy, limit: int, peer: Hop, value: Optional[s
     """Walk ``value`` (all Forwarded lines joined with commas) behind the trusted ``peer``."""
     trail = [peer]
     if not value:
+        if policy.hops is not None:
+            return _short(policy.hops, trail)
         return Walked(False, "no Forwarded header; the peer is the client", trail, None, None, 0)
     k = 0
     last: Optional[dict[str, str]] = None
@@ -104,6 +106,8 @@ def walk_forwarded(policy: TrustPolicy, limit: int, peer: Hop, value: Optional[s
             )  # fmt: skip
         last = params
     if k == 0:
+        if policy.hops is not None:
+            return _short(policy.hops, trail)
         return Walked(
             False, "Forwarded has no elements; the peer is the client", trail, None, None, 0
         )
@@ -118,6 +122,15 @@ def walk_forwarded(policy: TrustPolicy, limit: int, peer: Hop, value: Optional[s
         False,
         "every Forwarded 'for' is a trusted proxy; the leftmost is the client",
         trail, trail[-1], last, 0,
+    )  # fmt: skip
+
+
+def _short(hops: int, trail: list[Hop]) -> Walked:
+    """No element at all is a chain shorter than ``hops`` too: unresolved."""
+    return Walked(
+        True,
+        f"no Forwarded element but hops={hops}: the chain is shorter than configured",
+        trail, None, None, 1,
     )  # fmt: skip
 
 

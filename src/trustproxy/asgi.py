@@ -62,7 +62,7 @@ from ._resolve import (
     Resolution,
     Resolver,
 )
-from ._values import host_name
+from ._values import host_port
 from ._warn import note
 from .trust import TrustSpec
 
@@ -154,12 +154,6 @@ class ASGIMiddleware:
         triggers = self.resolver.trigger_names
         self._triggers = tuple(i for i, name in enumerate(names) if name in triggers)
         self._refuse = {CONFLICT, UNRESOLVED} if strict else {CONFLICT}
-        # Extra X-Forwarded-Proto spellings mapped before resolution (the uvicorn drop-in
-        # accepts "ws"/"wss", as uvicorn does).
-        self._proto_aliases: Optional[dict[str, str]] = None
-        self._proto_position = (
-            names.index("x-forwarded-proto") if "x-forwarded-proto" in names else -1
-        )
 
     def __repr__(self) -> str:
         return f"ASGIMiddleware({self.app!r}, {self.resolver!r}, strict={self.strict!r})"
@@ -295,22 +289,14 @@ class ASGIMiddleware:
         found: list[Optional[bytes]],
     ) -> _Changes:
         """Decode, resolve, and work out what changes in the scope."""
-        values = [None if v is None else v.decode("latin-1") for v in found]
-        aliases = self._proto_aliases
-        position = self._proto_position
-        if aliases is not None and position >= 0:
-            proto = values[position]
-            if proto is not None and "ws" in proto:
-                values[position] = ",".join(
-                    aliases.get(item.strip(" \t"), item) for item in proto.split(",")
-                )
+        values = tuple(None if v is None else v.decode("latin-1") for v in found)
         kind_ws = kind == "websocket"
         scheme = scheme or ("ws" if kind_ws else "http")
         root_path = root_path or ""
         host = None if host_line is None else host_line.decode("latin-1")
         port = server[1] if server else None
         result = self.resolver._resolve(
-            peer, tuple(values), _FROM_WS.get(scheme, scheme), host, port, root_path
+            peer, values, _FROM_WS.get(scheme, scheme), host, port, root_path
         )
         if not result.applied:
             return _Changes(result, {RESOLUTION_KEY: result}, None, None, _notable(result))
@@ -336,7 +322,10 @@ def _changes(
     if new_host is not None and new_host != host:
         host_line = new_host.encode("latin-1")
     if host_line is not None or result.port != port:
-        name = host_name(new_host) if new_host is not None else (server[0] if server else None)
+        # The Host's name only when that Host is valid: the request's own Host was never
+        # checked, and "x@evil.example" or "[::1" must not become the server's name.
+        split = None if new_host is None else host_port(new_host)
+        name = split[0] if split is not None else (server[0] if server else None)
         if name is not None and name.startswith("["):
             name = name[1:-1]
         if name is not None and result.port is not None:

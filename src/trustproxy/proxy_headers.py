@@ -33,20 +33,17 @@ from typing import Union
 
 from .asgi import ASGIApp, ASGIMiddleware
 from .errors import ConfigError
-from .trust import TrustEntry
+from .trust import Deliberate, TrustSpec
 
 __all__ = ["ProxyHeadersMiddleware"]
 
 logger = logging.getLogger("trustproxy")
 
-#: Every IPv4 and IPv6 address, plus a peer on a UNIX socket: uvicorn's ``"*"``.  Written
-#: as halves because the core refuses ``0.0.0.0/0`` and ``::/0`` without ``hops`` (they
-#: are ``*`` under another name, almost always a mistake); here it is uvicorn's documented
-#: behaviour, reproduced on purpose and warned about.
-_EVERYTHING: tuple[str, ...] = ("0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1", "unix")
-
-# uvicorn accepts "ws"/"wss" in X-Forwarded-Proto; the core knows http and https.
-_PROTO_ALIASES = {"ws": "http", "wss": "https"}
+#: Every IPv4 and IPv6 address, plus a peer on a UNIX socket: uvicorn's ``"*"``.  The core
+#: refuses a policy covering every address without ``hops`` (it is ``*`` under another
+#: name, almost always a mistake); here it is uvicorn's documented behaviour, reproduced
+#: on purpose and warned about, so it is marked :class:`~trustproxy.trust.Deliberate`.
+_EVERYTHING = Deliberate(("0.0.0.0/0", "::/0", "unix"))
 
 
 def _never(address: str) -> bool:
@@ -97,7 +94,7 @@ class ProxyHeadersMiddleware(ASGIMiddleware):
 
     def __init__(self, app: ASGIApp, trusted_hosts: Union[list[str], str] = "127.0.0.1") -> None:
         entries = _entries(trusted_hosts)
-        trusted: list[TrustEntry]
+        trusted: TrustSpec
         if "*" in entries:
             if len(entries) > 1:
                 raise ConfigError(
@@ -111,11 +108,10 @@ class ProxyHeadersMiddleware(ASGIMiddleware):
                 " trusted_hosts='10.0.0.0/8', or use"
                 " trustproxy.ASGIMiddleware(app, trusted='*', hops=1) for one proxy in front."
             )
-            trusted = list(_EVERYTHING)
+            trusted = _EVERYTHING
         elif not entries:
             trusted = [_never]
         else:
             trusted = [_check(entry) for entry in entries]
         super().__init__(app, trusted=trusted, fields=("for", "proto"))
         self.trusted_hosts = trusted_hosts
-        self._proto_aliases = _PROTO_ALIASES

@@ -18,7 +18,7 @@ module and a differential test against it):
 * ``x_host`` -> ``HTTP_HOST`` and ``SERVER_NAME``; a port in the value also sets
   ``SERVER_PORT`` (an ``[IPv6]`` literal without a port leaves it alone).
 * ``x_port`` -> ``SERVER_PORT``, and replaces the port of ``HTTP_HOST`` (after
-  ``x_host`` has run), or appends one if it had none.
+  ``x_host`` has run), or appends one if it had none — when that Host is valid.
 * ``x_prefix`` *replaces* ``SCRIPT_NAME`` (the WSGIMiddleware prepends instead).
 * ``werkzeug.proxy_fix.orig`` holds the ``REMOTE_ADDR``, ``wsgi.url_scheme``,
   ``HTTP_HOST``, ``SERVER_NAME``, ``SERVER_PORT`` and ``SCRIPT_NAME`` the request had
@@ -36,6 +36,14 @@ Departures, each where werkzeug lets a client write what it likes into the reque
   zeros); the prefix must be a clean absolute path (not ``//...``, no ``\\``, ``?``,
   ``#``, spaces, control characters, empty or dot segments).  An invalid value leaves the
   environ key as it was; the other headers are still applied.
+* **An invalid Host is not rebuilt.**  ``x_port`` puts its port into ``HTTP_HOST`` only
+  when that Host is valid; werkzeug turns ``Host: x@evil.example`` into
+  ``x@evil.example:443`` and ``[::1`` into ``[::443``.  Otherwise only ``SERVER_PORT``
+  changes.
+* **The prefix is written without a trailing** ``/``: ``SCRIPT_NAME`` is ``""`` or
+  ``/segment…`` (PEP 3333), so ``X-Forwarded-Prefix: /`` gives ``""`` and ``/app/`` gives
+  ``/app``.  werkzeug writes ``/``, which rebuilds URLs as ``//path`` (a network-path
+  reference, RFC 3986 §4.2), and ``/app/``, which doubles the ``/``.
 * **X-Forwarded-For has no quoting.**  Every header is split on commas only, so a lone
   ``"`` spoils its own item instead of swallowing the whole header (werkzeug's
   quote-aware split then falls back to the proxy address).
@@ -64,7 +72,6 @@ from ._address import parse_node, parse_port
 from ._resolve import MEMO_SIZE
 from ._values import (
     ITEM_LIMITS,
-    host_name,
     host_port,
     valid_prefix,
     valid_scheme,
@@ -306,13 +313,20 @@ class ProxyFix:
             item = _nth(forwarded_port, count, _SHORT_LIMIT)
             port = None if item is None else parse_port(item)
             if port is not None:
-                if http_host:
-                    writes["HTTP_HOST"] = f"{host_name(http_host)}:{port}"
+                # Only a valid Host gets the port: the request's own Host was never
+                # checked, and "x@evil.example" or "[::1" rebuilt with a port would be a
+                # forged or broken Host no client sent ("x@evil.example:443", "[::443").
+                split = host_port(http_host) if http_host else None
+                if split is not None:
+                    writes["HTTP_HOST"] = f"{split[0]}:{port}"
                 writes["SERVER_PORT"] = str(port)
         count = self._x_prefix
         if count and prefix:
             item = _nth(prefix, count, _PREFIX_LIMIT)
-            # Written as sent (a trailing "/" kept), as werkzeug does, once valid.
-            if item is not None and valid_prefix(item) is not None:
-                writes["SCRIPT_NAME"] = item
+            checked = None if item is None else valid_prefix(item)
+            # Without its trailing "/" (werkzeug keeps it): SCRIPT_NAME is "" or
+            # "/segment…" (PEP 3333), so "/" means the root, and "/" + PATH_INFO "/x"
+            # would rebuild as "//x", a network-path reference (RFC 3986 §4.2).
+            if checked is not None:
+                writes["SCRIPT_NAME"] = checked
         return writes

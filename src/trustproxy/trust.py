@@ -20,6 +20,11 @@ Entries:
 IPv4-mapped IPv6 addresses are canonicalised to IPv4 before any lookup, so ``::ffff:10.0.0.1``
 matches ``10.0.0.0/8``.  An IPv6 network inside ``::ffff:0:0/96`` is stored as the IPv4
 network it maps.
+
+Without ``hops``, a policy whose networks together cover every IPv4 address or every IPv6
+address is refused, whatever the entries are written as (``0.0.0.0/0``; ``::/8``, which
+holds ``::ffff:0:0/96`` and so all of IPv4; two ``/1`` halves; a ``file:`` or ``env:``
+source or a preset override listing them): it is ``*`` under another name.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from ._address import CACHE_SIZE, MISSING, Address, parse_node
 from ._address import _parse as parse_uncached
 from .errors import ConfigError
 
-__all__ = ["PRESETS", "Hop", "TrustPolicy", "TrustSpec"]
+__all__ = ["PRESETS", "Deliberate", "Hop", "TrustPolicy", "TrustSpec"]
 
 AddressPredicate = Callable[[str], bool]
 TrustEntry = Union[str, AddressPredicate]
@@ -49,6 +54,42 @@ PRESETS: dict[str, tuple[str, ...]] = {
 }
 
 _MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+_MAPPED_START = int(_MAPPED.network_address)
+_MAPPED_END = _MAPPED_START + (1 << 32)
+
+
+class Deliberate(tuple[str, ...]):
+    """Trust entries that may cover every address without ``hops``, on purpose.
+
+    Only for a drop-in that reproduces another library's documented behaviour and warns
+    about it (uvicorn's ``trusted_hosts="*"``, see :mod:`trustproxy.proxy_headers`).  Any
+    other spelling of "every address" without ``hops`` is refused.
+    """
+
+    __slots__ = ()
+
+
+def _covered(spans: list[tuple[int, int, str]], end: int) -> bool:
+    """Whether the half-open intervals ``spans`` cover ``[0, end)``: merged in order."""
+    reach = 0
+    for start, stop, _ in sorted(spans):
+        if start > reach:
+            return False
+        if stop > reach:
+            reach = stop
+    return reach >= end
+
+
+def _names(spans: list[tuple[int, int, str]]) -> str:
+    """``entry '0.0.0.0/0' covers`` / ``entries 'a', 'b' … cover``, widest first."""
+    labels = list(dict.fromkeys(label for start, stop, label in sorted(
+        spans, key=lambda span: (span[0] - span[1], span[0])
+    )))  # fmt: skip
+    shown = ", ".join(repr(label) for label in labels[:4])
+    if len(labels) == 1:
+        return f"entry {shown} covers"
+    more = f" and {len(labels) - 4} more" if len(labels) > 4 else ""
+    return f"entries {shown}{more} cover"
 
 
 class Hop(NamedTuple):
@@ -119,8 +160,9 @@ class TrustPolicy:
         string or an iterable; default ``"loopback"``.
     :param hops: the number of proxies in front of the application, or ``None`` to walk
         until the first untrusted address.
-    :raises ConfigError: for any malformed entry, an empty policy, ``*`` without
-        ``hops``, or a ``hops`` that is not an integer >= 1.
+    :raises ConfigError: for any malformed entry, an empty policy, ``*`` or networks
+        covering every IPv4 or every IPv6 address without ``hops``, or a ``hops`` that is
+        not an integer >= 1.
     """
 
     def __init__(self, trusted: TrustSpec = "loopback", hops: Optional[int] = None) -> None:
@@ -132,6 +174,9 @@ class TrustPolicy:
         self._v4 = _Table(32)
         self._v6 = _Table(128)
         self._predicates: list[tuple[AddressPredicate, str]] = []
+        # (first address, one past the last, label) of every network, per IP version:
+        # what the policy covers, checked once all entries are in.
+        self._spans: dict[int, list[tuple[int, int, str]]] = {4: [], 6: []}
         described: list[str] = []
         entries = _split(trusted)
         if not entries:
@@ -148,6 +193,8 @@ class TrustPolicy:
                 "trusted='*' needs hops: without a hop count every address is trusted and the"
                 " leftmost, client-written entry would be taken as the client"
             )
+        if hops is None and not isinstance(trusted, Deliberate):
+            self._refuse_everything()
         self.entries: tuple[str, ...] = tuple(described)
         #: False when a callable entry may answer differently over time: nothing is cached.
         self.cacheable = not self._predicates
@@ -194,34 +241,51 @@ class TrustPolicy:
                 f"trusted entry {entry!r} is not an IP address, a network or a preset"
                 f" ({known}): {error}"
             ) from None
-        everything = network.prefixlen == 0 or (
-            isinstance(network, ipaddress.IPv6Network) and network == _MAPPED
-        )
-        if everything and self.hops is None:
-            # 0.0.0.0/0, ::/0 or ::ffff:0:0/96 (all of IPv4) is '*' under another name,
-            # with the same hole: the walk would reach the leftmost, client-written item
-            # (Rails/Caddy-style broad trust).  Refused without hops, exactly like '*'.
-            raise ConfigError(
-                f"trusted entry {entry!r} trusts every address: without hops the leftmost,"
-                " client-written entry would be taken as the client"
-            )
         self._add_network(network, entry)
         return entry
+
+    def _refuse_everything(self) -> None:
+        """Refuse a policy covering all of IPv4 or all of IPv6 when there is no ``hops``.
+
+        Such a policy is ``*`` with the same hole, however it was written: the walk would
+        trust every item and reach the leftmost, client-written one (Rails/Caddy-style
+        broad trust).  Coverage is computed, not matched: intervals are merged per IP
+        version, and ``::ffff:0:0/96`` counts as IPv4 (its addresses are canonicalised to
+        IPv4 before lookup), so it is not needed to cover "all of IPv6".
+        """
+        spans = self._spans
+        ipv4 = _covered(spans[4], 1 << 32)
+        ipv6 = _covered([*spans[6], (_MAPPED_START, _MAPPED_END, "")], 1 << 128)
+        if not (ipv4 or ipv6):
+            return
+        family = "IPv4 and IPv6" if ipv4 and ipv6 else "IPv4" if ipv4 else "IPv6"
+        names = _names([*spans[4], *spans[6]] if ipv4 and ipv6 else spans[4 if ipv4 else 6])
+        raise ConfigError(
+            f"trusted {names} every {family} address: without hops the"
+            " leftmost, client-written entry would be taken as the client; give hops=N"
+            " (the number of proxies in front of the app) or list your proxies' addresses"
+        )
 
     def _add_network(
         self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, label: str
     ) -> None:
         length = network.prefixlen
+        start = int(network.network_address)
+        stop = start + network.num_addresses
         if isinstance(network, ipaddress.IPv4Network):
-            self._v4.add(int(network.network_address), length, label)
+            self._spans[4].append((start, stop, label))
+            self._v4.add(start, length, label)
             return
         if network.subnet_of(_MAPPED):
             # ::ffff:a.b.c.d is canonicalised to a.b.c.d before lookup (RFC 4291 §2.5.5.2).
-            self._v4.add(int(network.network_address) & 0xFFFFFFFF, length - 96, label)
+            self._spans[4].append((start - _MAPPED_START, stop - _MAPPED_START, label))
+            self._v4.add(start & 0xFFFFFFFF, length - 96, label)
             return
         if length <= 96 and _MAPPED.subnet_of(network):
+            self._spans[4].append((0, 1 << 32, label))
             self._v4.add(0, 0, label)
-        self._v6.add(int(network.network_address), length, label)
+        self._spans[6].append((start, stop, label))
+        self._v6.add(start, length, label)
 
     def trusted_by(self, address: Address) -> Optional[str]:
         """The entry that trusts ``address``, or ``None``."""
