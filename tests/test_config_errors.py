@@ -26,9 +26,16 @@ def _app(environ: Any, start_response: Any) -> list[bytes]:
     return []
 
 
+async def _asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
+# Every adapter validates through the one options object (trustproxy._config); the
+# documented configurations are built on each in tests/test_options.py.
 BUILDERS: dict[str, Callable[..., object]] = {
     "Resolver": lambda **kw: Resolver(**kw),
     "WSGIMiddleware": lambda **kw: WSGIMiddleware(_app, **kw),
+    "ASGIMiddleware": lambda **kw: ASGIMiddleware(_asgi_app, **kw),
 }
 
 # (id, trusted, text the message must contain)

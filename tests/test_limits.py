@@ -7,13 +7,14 @@ characters), and the trail of hops examined is checked against the chain.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Optional
 
 import pytest
 
 from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, _values
 from trustproxy._forwarded import MAX_ELEMENT_LENGTH
-from trustproxy._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
+from trustproxy._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, MAX_LINES, TOO_LONG, nth_from_right
 from trustproxy._resolve import MAX_HOPS, MEMO_KEY_LENGTH, MEMO_SIZE
 from trustproxy.asgi import ASGIMiddleware
 
@@ -262,3 +263,191 @@ def test_limit_wsgi_plans_keep_no_long_client_text() -> None:
     assert middleware._plans == {}
     middleware({"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": CLIENT}, lambda *a: None)
     assert len(middleware._plans) == 1  # the memo itself still works
+
+
+# --- repeated header lines ------------------------------------------------------------------
+#
+# RFC 9110 §5.3: the lines of one list header are one list, joined in order.  Joining each
+# line onto the value so far copies the whole value again per line: quadratic in the
+# number of lines, before the peer is even checked.  Lines are counted, not timed: every
+# line is an instrumented str (bytes for ASGI) that records the characters each Python-
+# level concatenation or formatting involving it copies, and the values handed to the walk
+# are captured to show how many lines they hold.
+
+COPIED: list[int] = []
+LINES = 5_000  # old code: 12.5 million concatenations' worth of copying per header
+
+
+class CountingLine(str):
+    def __add__(self, other: str) -> str:  # type: ignore[override]
+        COPIED.append(len(self) + len(other))
+        return str.__add__(self, other)
+
+    def __radd__(self, other: str) -> str:
+        COPIED.append(len(other) + len(self))
+        return str.__add__(other, str(self))
+
+    def __format__(self, spec: str) -> str:
+        COPIED.append(len(self))
+        return str.__format__(self, spec)
+
+
+class CountingBytes(bytes):
+    def __add__(self, other: bytes) -> bytes:  # type: ignore[override]
+        COPIED.append(len(self) + len(other))
+        return bytes.__add__(self, other)
+
+    def __radd__(self, other: bytes) -> bytes:
+        COPIED.append(len(other) + len(self))
+        return bytes.__add__(other, bytes(self))
+
+
+def _captured(resolver: Resolver) -> list[tuple[Optional[str], ...]]:
+    """Record the header values every resolution is computed from."""
+    seen: list[tuple[Optional[str], ...]] = []
+    inner = resolver._resolve
+
+    def spy(peer: Any, values: tuple[Optional[str], ...], *rest: Any) -> Any:
+        seen.append(values)
+        return inner(peer, values, *rest)
+
+    resolver._resolve = spy  # type: ignore[method-assign]
+    return seen
+
+
+# (family, the line the client forged many times, the trusted proxies' lines, the client's)
+REPEATED = {
+    "x-forwarded": ("X-Forwarded-For", "6.6.6.6", "10.0.0.1", CLIENT),
+    "forwarded": ("Forwarded", "for=6.6.6.6", "for=10.0.0.1", f"for={CLIENT};proto=https"),
+}
+
+
+def _repeated_lines(family: str) -> list[tuple[str, str]]:
+    name, forged, proxy, client = REPEATED[family]
+    lines = [(name, forged)] * LINES + [(name, client)] + [(name, proxy)] * 3
+    if family == "x-forwarded":
+        lines += [("X-Forwarded-Proto", "http")] * LINES + [("X-Forwarded-Proto", "https")] * 4
+    return lines
+
+
+def _full_join(resolver: Resolver, lines: list[tuple[str, str]]) -> tuple[Optional[str], ...]:
+    joined: dict[str, list[str]] = {}
+    for name, value in lines:
+        joined.setdefault(name.lower(), []).append(value)
+    return tuple(
+        ",".join(joined[name]) if name in joined else None for name in resolver.header_names
+    )
+
+
+@pytest.mark.parametrize("family", list(REPEATED))
+@pytest.mark.parametrize("peer", [PROXY, "198.51.100.1"], ids=["trusted-peer", "untrusted-peer"])
+def test_limit_repeated_lines_core(family: str, peer: str) -> None:
+    resolver = Resolver(trusted="127.0.0.1, 10.0.0.0/8", headers=family)
+    lines = [(name, CountingLine(value)) for name, value in _repeated_lines(family)]
+    expected = Resolver(trusted="127.0.0.1, 10.0.0.0/8", headers=family)._resolve(
+        peer, _full_join(resolver, lines), "http", None, None, ""
+    )
+    seen = _captured(resolver)
+    COPIED.clear()
+    result = resolver.resolve(peer, lines)
+    # The decision is the one reading every line gives...
+    assert result == expected
+    if peer == PROXY:
+        assert (result.status, result.client, result.scheme) == (APPLIED, CLIENT, "https")
+    # ...from at most MAX_LINES lines per header, joined once: no per-line copying.
+    assert sum(COPIED) <= MAX_LINES * 32
+    for values in seen:
+        for value in values:
+            assert value is None or value.count(",") < MAX_LINES
+
+
+@pytest.mark.parametrize("family", list(REPEATED))
+@pytest.mark.parametrize("peer", [PROXY, "198.51.100.1"], ids=["trusted-peer", "untrusted-peer"])
+def test_limit_repeated_lines_asgi(family: str, peer: str) -> None:
+    def scope(lines: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+        return {
+            "type": "http", "client": (peer, 1), "server": ("app.example", 80),
+            "scheme": "http", "root_path": "", "path": "/", "headers": lines,
+        }  # fmt: skip
+
+    def app(scope: Any, receive: Any, send: Any) -> Any:
+        return None
+
+    raw = _repeated_lines(family)
+    middleware = ASGIMiddleware(app, trusted="127.0.0.1, 10.0.0.0/8", headers=family)
+    lines = [(n.lower().encode(), CountingBytes(v.encode())) for n, v in raw]
+    # The same request with each header on one line, as a server that joins them sends it.
+    reference = ASGIMiddleware(app, trusted="127.0.0.1, 10.0.0.0/8", headers=family)
+    joined = [
+        (name.encode(), value.encode())
+        for name, value in zip(reference.resolver.header_names, _full_join(reference.resolver, raw))
+        if value is not None
+    ]
+    expected = reference.rewrite(scope(joined))
+    seen = _captured(middleware.resolver)
+    COPIED.clear()
+    new = middleware.rewrite(scope(lines))
+    assert new is not None and expected is not None
+    assert new["trustproxy.resolution"] == expected["trustproxy.resolution"]
+    for key in ("client", "scheme", "server", "headers"):
+        if key != "headers" or new[key] is not lines:
+            assert new[key] == expected[key], key
+    if peer == PROXY:
+        assert new["client"] == (CLIENT, 0)
+    assert sum(COPIED) <= MAX_LINES * 32
+    for values in seen:
+        for value in values:
+            assert value is None or value.count(",") < MAX_LINES
+
+
+# Shapes around the bound: (trusted hops right of the client, empty lines among them,
+# lines the client wrote left of it).  The decision from the bounded read must be the
+# decision from every line, whatever the shape.
+SHAPES = list(
+    itertools.product(
+        [0, 1, MAX_HOPS - 1, MAX_HOPS, MAX_HOPS + 1, 200],
+        [0, MAX_EMPTY_ITEMS, MAX_EMPTY_ITEMS + 1, 200],
+        [0, 1, 300],
+    )
+)
+CONFIGS: dict[str, dict[str, Any]] = {
+    "x-forwarded": {"fields": "for,proto,host"},
+    "x-forwarded-hops": {"fields": "for,proto,host", "trusted": "*", "hops": 3},
+    "forwarded": {"headers": "forwarded", "fields": "for,proto"},
+    "both": {"headers": ("forwarded", "x-forwarded"), "fields": "for,proto,host"},
+    "single": {"headers": "x-real-ip"},
+}
+
+
+def _shape_lines(trusted: int, empty: int, left: int) -> list[tuple[str, str]]:
+    lines: list[tuple[str, str]] = []
+    for name, item in (("X-Forwarded-For", "{}"), ("Forwarded", "for={};proto=https")):
+        chain = [item.format("6.6.6.6")] * left + [item.format(CLIENT)]
+        chain += [item.format("10.0.0.1")] * trusted
+        # Empty lines spread through the proxies' part, from the right.
+        for i in range(empty):
+            chain.insert(len(chain) - (i % (trusted + 1)), "")
+        lines += [(name, value) for value in chain]
+    lines += [("X-Forwarded-Proto", "https")] * (left + trusted + 1)
+    lines += [("X-Forwarded-Host", f"h{i}.example") for i in range(left + trusted + 1)]
+    lines += [("X-Real-IP", CLIENT)] * (1 + left)
+    return lines
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize(("trusted", "empty", "left"), SHAPES)
+def test_limit_bounded_lines_decide_as_all_lines(
+    config: str, trusted: int, empty: int, left: int
+) -> None:
+    options = {"trusted": "127.0.0.1, 10.0.0.0/8", **CONFIGS[config]}
+    resolver = Resolver(**options)
+    lines = _shape_lines(trusted, empty, left)
+    bounded = resolver.resolve(PROXY, lines)
+    every = Resolver(**options)._resolve(PROXY, _full_join(resolver, lines), "http", None, None, "")
+    if config == "single":
+        # Two lines of a single-address header are refused either way; the reason quotes
+        # the start of the value read, which is the kept lines.
+        assert bounded.status == every.status
+        assert bounded._replace(reason="", hops=()) == every._replace(reason="", hops=())
+    else:
+        assert bounded == every

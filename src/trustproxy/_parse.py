@@ -6,7 +6,8 @@ has what it needs: the work follows the hops walked, never the header size.  A
 10,000-item header costs the same as a two-item one.
 
 RFC 9110 §5.3: several lines of a list header are one list, joined with commas in arrival
-order, so callers join lines before scanning.  RFC 9110 §5.6.1: empty list elements and
+order, so callers join lines before scanning (the rightmost :data:`MAX_LINES` of them:
+no walk reads further).  RFC 9110 §5.6.1: empty list elements and
 the optional whitespace (SP / HTAB) around them are ignored.  X-Forwarded-For has no
 quoting at all: a ``"`` is an invalid character of its own item, never a reason to merge
 items (werkzeug's quote-aware split lets a lone ``"`` swallow the whole header).
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["MAX_EMPTY_ITEMS", "MAX_ITEM_LENGTH", "TOO_LONG", "nth_from_right"]
+from ._status import MAX_HOPS
+
+__all__ = ["MAX_EMPTY_ITEMS", "MAX_ITEM_LENGTH", "MAX_LINES", "TOO_LONG", "nth_from_right"]
 
 #: The most characters (whitespace included) examined for one item.  Every valid item is
 #: far shorter; a longer one is reported as too long without reading it further.
@@ -27,6 +30,14 @@ MAX_ITEM_LENGTH = 128
 #: this cap a walk takes at most ``hops + MAX_EMPTY_ITEMS`` steps of at most
 #: :data:`MAX_ITEM_LENGTH` characters, whatever the header size.
 MAX_EMPTY_ITEMS = 64
+
+#: The most lines of one header read: its rightmost ones.  Every walk (X-Forwarded-For,
+#: ``Forwarded``, the hop-aligned values, :func:`nth_from_right`) stops by the
+#: ``MAX_HOPS + MAX_EMPTY_ITEMS``-th item from the right (at most 64 non-empty items, and
+#: the 65th empty one ends it), and each line holds at least one item, so no walk reaches
+#: a line further left: leaving them out changes no decision, while joining a client's
+#: 40,000 lines (RFC 9110 §5.3) would cost time for nothing.
+MAX_LINES = MAX_HOPS + MAX_EMPTY_ITEMS + 1
 
 #: Returned in place of an item longer than :data:`MAX_ITEM_LENGTH`.
 TOO_LONG = "\x00too-long"

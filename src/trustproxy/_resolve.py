@@ -31,7 +31,15 @@ from collections.abc import Iterable, Mapping
 from typing import Callable, NamedTuple, Optional, TypeVar, Union
 
 from ._address import MISSING, parse_node, parse_port
-from ._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
+from ._config import (
+    BOTH,
+    DEFAULT_HEADERS,
+    DEFAULT_TRUSTED,
+    X_FORWARDED,
+    Options,
+    options_from,
+)
+from ._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, MAX_LINES, TOO_LONG, nth_from_right
 from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
 from ._values import (
     DEFAULT_PORTS,
@@ -42,8 +50,7 @@ from ._values import (
     valid_scheme,
 )
 from ._walks import ForwardedWalks
-from .errors import ConfigError
-from .trust import Hop, TrustPolicy, TrustSpec
+from .trust import Hop, TrustSpec
 
 __all__ = [
     "APPLIED",
@@ -65,15 +72,6 @@ MEMO_SIZE = 1024
 #: The most characters of header values and Host a remembered resolution's key may hold:
 #: the memo must not keep megabytes of client-sent text alive between requests.
 MEMO_KEY_LENGTH = 2048
-
-#: The X-Forwarded-* header read for each field, in field order.
-X_FORWARDED = {
-    "for": "x-forwarded-for",
-    "proto": "x-forwarded-proto",
-    "host": "x-forwarded-host",
-    "port": "x-forwarded-port",
-    "prefix": "x-forwarded-prefix",
-}
 
 K = TypeVar("K")
 
@@ -123,63 +121,11 @@ def _key_length(values: tuple[Optional[str], ...], host: Optional[str]) -> int:
     return total
 
 
-def _fields(fields: Union[str, Iterable[str]]) -> frozenset[str]:
-    names = (
-        [part.strip() for part in fields.split(",")] if isinstance(fields, str) else list(fields)
-    )
-    if not names:
-        raise ConfigError(f"fields is empty: choose from {', '.join(FIELDS)}")
-    for name in names:
-        if name not in FIELDS:
-            raise ConfigError(f"unknown field {name!r}: choose from {', '.join(FIELDS)}")
-    return frozenset(names)
-
-
-#: ``headers=("forwarded", "x-forwarded")``: both families are read and cross-checked.
-BOTH = "forwarded+x-forwarded"
-
-#: X-Forwarded-* names, refused as single-address headers: they have their family.
-_X_NAMES = frozenset(X_FORWARDED.values())
-
-
-def _family(headers: Union[str, Iterable[str]]) -> str:
-    if not isinstance(headers, str):
-        try:
-            names = {str(name).strip().lower() for name in headers}
-        except TypeError:
-            raise ConfigError(f"headers must be a header family name, not {headers!r}") from None
-        if names == {"forwarded", "x-forwarded"}:
-            return BOTH
-        if len(names) != 1:
-            raise ConfigError(
-                f"headers {headers!r}: only the tuple ('forwarded', 'x-forwarded') names"
-                " more than one family"
-            )
-        headers = names.pop()
-    name = headers.strip().lower()
-    if name in ("x-forwarded", "forwarded"):
-        return name
-    if name in _X_NAMES:
-        raise ConfigError(f"headers={headers!r}: use headers='x-forwarded' for X-Forwarded-*")
-    if not name or any(c in name for c in ' \t,:;"()/[]?={}@\\'):
-        raise ConfigError(f"headers {headers!r} is not a header family or a header name")
-    if name.startswith(("x-forwarded", "forwarded", "x_forwarded")):
-        # A typo of a family would be read as a single-address header that never
-        # arrives: nothing would ever be applied, silently.
-        raise ConfigError(
-            f"headers={headers!r} is not a header family: did you mean 'x-forwarded' or"
-            " 'forwarded'?"
-        )
-    if "_" in name:
-        # WSGI servers turn "-" and "_" into the same environ key (Django CVE-2015-0219):
-        # a header named with "_" cannot be told apart from its "-" twin.
-        raise ConfigError(f"headers={headers!r}: header names use '-', not '_'")
-    return name
-
-
 class Resolver(ForwardedWalks):
     """A compiled configuration: trust policy, fields and header family.
 
+    :param options: an :class:`~trustproxy._config.Options` built already (the adapters
+        pass theirs); it replaces the keywords below.
     :param trusted: the proxies you control; see :class:`~trustproxy.TrustPolicy`.
     :param hops: the number of proxies in front of the app (optional).
     :param fields: which values to take from the headers: any of ``"for"``, ``"proto"``,
@@ -194,31 +140,23 @@ class Resolver(ForwardedWalks):
 
     def __init__(
         self,
+        options: Optional[Options] = None,
         *,
-        trusted: TrustSpec = "loopback",
+        trusted: TrustSpec = DEFAULT_TRUSTED,
         hops: Optional[int] = None,
         fields: Union[str, Iterable[str], None] = None,
-        headers: Union[str, Iterable[str]] = "x-forwarded",
+        headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
     ) -> None:
-        self.policy = TrustPolicy(trusted, hops)
-        if hops is not None and hops > MAX_HOPS:
-            raise ConfigError(f"hops={hops} is more than the {MAX_HOPS} hops trustproxy walks")
-        self.family = _family(headers)
-        single = self.family not in (BOTH, "forwarded", "x-forwarded")
-        if fields is None:
-            fields = ("for",) if single else ("for", "proto")
-        self.fields = _fields(fields)
+        options = options_from(options, trusted, hops, fields, headers)
+        self.options = options
+        self.policy = options.policy
+        self.family = options.headers
+        self.fields = frozenset(options.fields)
         #: Header names read, lower-case, in the order of the values the walk expects.
         self.header_names: tuple[str, ...]
         #: A request carrying none of these headers is left alone without a walk.
         self.trigger_names: tuple[str, ...]
         if self.family == "forwarded":
-            extra = self.fields - {"for", "proto", "host"}
-            if extra:
-                raise ConfigError(
-                    f"Forwarded carries no {' or '.join(sorted(extra))}; use"
-                    " headers=('forwarded', 'x-forwarded') to read X-Forwarded-* for them"
-                )
             self.header_names = ("forwarded",)
             self.trigger_names = ("forwarded",)
         elif self.family == BOTH:
@@ -234,15 +172,10 @@ class Resolver(ForwardedWalks):
                 X_FORWARDED[f] for f in FIELDS if f == "for" or f in self.fields
             )
         else:
-            extra = self.fields - {"for"}
-            if extra:
-                raise ConfigError(
-                    f"header {self.family!r} carries only the client address; fields"
-                    f" {sorted(extra)} need headers='x-forwarded'"
-                )
             self.header_names = (self.family,)
             self.trigger_names = (self.family,)
-        self._limit = hops if hops is not None else MAX_HOPS
+        self._limit = self.policy.hops if self.policy.hops is not None else MAX_HOPS
+        self._positions = {name: i for i, name in enumerate(self.header_names)}
         self._memo: Optional[dict[object, Resolution]] = {} if self.policy.cacheable else None
         # Checked values never depend on trust, so this memo is always on.
         self._checked_memo: dict[object, _Checked] = {}
@@ -272,20 +205,37 @@ class Resolver(ForwardedWalks):
 
         :param peer: the socket peer's address; ``None`` or ``""`` for a UNIX socket.
         :param headers: ``(name, value)`` lines in arrival order, or a mapping of names to
-            values.  Names are case-insensitive; repeated lines are joined in order.
+            values.  Names are case-insensitive; repeated lines are joined in order (the
+            rightmost ``MAX_LINES`` of each header: no walk reads further).
         :param scheme: the scheme the request arrived with, in any case (RFC 3986 §3.1:
             schemes are case-insensitive; the resolution reports it lower-case).
         :param host: the Host header the request arrived with.
         :param port: the server port the request arrived on.
         :param prefix: the path prefix the app is mounted at (``SCRIPT_NAME``).
         """
-        joined: dict[str, str] = {}
+        scheme = scheme.lower()
+        positions = self._positions
+        policy = self.policy
+        # Nothing is read from an untrusted peer, so its lines are not even collected.
+        # (Only when the answer is cached: a callable entry is asked once per request.)
+        if policy.cacheable and policy.peer(peer).trusted_by is None:
+            return self._resolve(peer, (None,) * len(positions), scheme, host, port, prefix)
+        found: list[list[str]] = [[] for _ in positions]
         lines = headers.items() if isinstance(headers, Mapping) else headers
         for name, value in lines:
-            key = name.lower()
-            joined[key] = f"{joined[key]},{value}" if key in joined else value
-        values = tuple(joined.get(name) for name in self.header_names)
-        return self._resolve(peer, values, scheme.lower(), host, port, prefix)
+            position = positions.get(name.lower())
+            if position is not None:
+                kept = found[position]
+                kept.append(value)
+                if len(kept) > 2 * MAX_LINES:
+                    del kept[:-MAX_LINES]  # memory stays bounded; amortised O(1) per line
+        # RFC 9110 §5.3: one list, joined once (per-line joining is quadratic).  A lone
+        # line is passed as it came.
+        values = tuple(
+            None if not kept else kept[0] if len(kept) == 1 else ",".join(kept[-MAX_LINES:])
+            for kept in found
+        )
+        return self._resolve(peer, values, scheme, host, port, prefix)
 
     def _resolve(
         self,

@@ -31,7 +31,8 @@ named like the WSGI environ keys:
 
 A request with no forwarding header at all is passed on with the server's own scope,
 without either key.  Header lines are read from the scope's list in order: repeated
-lines of one header are joined with ``,`` (RFC 9110 §5.3), names are compared without
+lines of one header are joined with ``,`` (RFC 9110 §5.3; the rightmost 129, beyond
+which no walk reads, and only when the peer is trusted), names are compared without
 regard to case, values are decoded as latin-1 (RFC 9110 §5.5: octets, not text).
 
 A peer of ``None`` (``scope["client"]`` absent or ``None``: a UNIX socket) is trusted
@@ -53,6 +54,8 @@ import contextvars
 from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable, NamedTuple, Optional, Union
 
+from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
+from ._parse import MAX_LINES
 from ._resolve import (
     APPLIED,
     CONFLICT,
@@ -119,9 +122,11 @@ class ASGIMiddleware:
     :param trusted: the proxies you control (addresses, networks, presets, callables).
     :param hops: the number of proxies in front of the app, if known.
     :param fields: which values to apply: any of ``"for"``, ``"proto"``, ``"host"``,
-        ``"port"``, ``"prefix"``.
+        ``"port"``, ``"prefix"``; by default ``("for", "proto")``, or ``("for",)`` for a
+        single-address header.
     :param headers: the header family to read.
     :param strict: answer 400 when the headers could not be resolved.
+    :param options: an :class:`~trustproxy._config.Options` instead of the keywords above.
     :raises ConfigError: for any malformed option.
     """
 
@@ -129,15 +134,17 @@ class ASGIMiddleware:
         self,
         app: ASGIApp,
         *,
-        trusted: TrustSpec = "loopback",
+        trusted: TrustSpec = DEFAULT_TRUSTED,
         hops: Optional[int] = None,
-        fields: Union[str, Iterable[str]] = ("for", "proto"),
-        headers: Union[str, Iterable[str]] = "x-forwarded",
+        fields: Union[str, Iterable[str], None] = None,
+        headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         strict: bool = False,
+        options: Optional[Options] = None,
     ) -> None:
         self.app = app
-        self.resolver = Resolver(trusted=trusted, hops=hops, fields=fields, headers=headers)
-        self.strict = strict
+        options = options_from(options, trusted, hops, fields, headers, strict)
+        self.resolver = Resolver(options)
+        self.strict = strict = options.strict
         names = self.resolver.header_names
         # Header name (bytes, lower-case) -> position in the values tuple; ``host`` is
         # read in the same pass.
@@ -157,6 +164,11 @@ class ASGIMiddleware:
 
     def __repr__(self) -> str:
         return f"ASGIMiddleware({self.app!r}, {self.resolver!r}, strict={self.strict!r})"
+
+    def refuses(self, result: Resolution) -> bool:
+        """Whether a request resolved so is answered 400 (a conflict; unresolved too when
+        strict) instead of reaching the application."""
+        return result.status in self._refuse
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -185,6 +197,7 @@ class ASGIMiddleware:
         index = self._index
         plain = self._plain
         found: Optional[list[Optional[bytes]]] = None
+        repeated: Optional[dict[int, list[bytes]]] = None
         host_line: Optional[bytes] = None
         for name, value in scope["headers"]:
             # Membership tests, not method calls: this loop runs for every header of
@@ -213,10 +226,25 @@ class ASGIMiddleware:
             if found is None:
                 found = [None] * self._width
             previous = found[position]
-            # RFC 9110 §5.3: repeated lines are one comma-separated list, in order.
-            found[position] = value if previous is None else previous + b"," + value
+            if previous is None:
+                found[position] = value
+                continue
+            # RFC 9110 §5.3: repeated lines are one comma-separated list, in order.  They
+            # are collected and joined once below: joining each line onto the value so far
+            # copies it again per line (quadratic in the lines a client sends).
+            if repeated is None:
+                repeated = {}
+            kept = repeated.get(position)
+            if kept is None:
+                repeated[position] = [previous, value]
+            else:
+                kept.append(value)
+                if len(kept) > 2 * MAX_LINES:
+                    del kept[:-MAX_LINES]  # memory stays bounded; amortised O(1) per line
         if found is None:
             return None
+        if repeated is not None:
+            self._join(scope, found, repeated)
         for position in self._triggers:
             if found[position] is not None:
                 break
@@ -277,6 +305,21 @@ class ASGIMiddleware:
             if raw_path is not None:
                 new["raw_path"] = added.encode("latin-1") + raw_path
         return new
+
+    def _join(
+        self, scope: Scope, found: list[Optional[bytes]], repeated: dict[int, list[bytes]]
+    ) -> None:
+        """Put the joined lines of each repeated header into ``found``: its rightmost
+        :data:`~trustproxy._parse.MAX_LINES`, which is all any walk reads."""
+        client = scope.get("client")
+        policy = self.resolver.policy
+        if policy.cacheable and policy.peer(client[0] if client else None).trusted_by is None:
+            # Nothing is read from an untrusted peer, whatever its lines say: the first
+            # line stands for each header, and nothing is joined.  (Only when the answer
+            # is cached: a callable entry is asked once per request.)
+            return
+        for position, kept in repeated.items():
+            found[position] = b",".join(kept[-MAX_LINES:])
 
     def _work(
         self,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn, Optional, TextIO
 
 from . import __version__
+from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options
 from ._display import visible
 from ._explain import render_text, report
 from ._resolve import APPLIED, UNTRUSTED_PEER, Resolver
@@ -66,8 +67,9 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--hops", type=int, help="the number of proxies in front of the app")
     group.add_argument(
         "--headers",
-        default="x-forwarded",
-        help="the header family: x-forwarded (default), or a single-address header name",
+        default=DEFAULT_HEADERS,
+        help="the header family: x-forwarded (default), forwarded, forwarded,x-forwarded"
+        " (both, cross-checked), or a single-address header name",
     )
     group.add_argument(
         "--fields",
@@ -126,17 +128,16 @@ def _parser() -> _Parser:
 
 
 def _resolver(args: argparse.Namespace) -> Resolver:
+    """The configuration flags as the adapters' Options: same defaults, same checks."""
     trusted: Optional[list[str]] = args.trusted
-    headers = str(args.headers)
-    fields: Optional[str] = args.fields
-    if fields is None:
-        # X-Real-IP and the like carry only an address: asking for proto would be refused.
-        fields = "for,proto" if headers.strip().lower() in ("x-forwarded", "forwarded") else "for"
+    headers = [part.strip() for part in str(args.headers).split(",")]
     return Resolver(
-        trusted=",".join(trusted) if trusted else "loopback",
-        hops=args.hops,
-        fields=fields,
-        headers=headers,
+        Options(
+            trusted=",".join(trusted) if trusted else DEFAULT_TRUSTED,
+            hops=args.hops,
+            fields=args.fields,
+            headers=headers[0] if len(headers) == 1 else headers,
+        )
     )
 
 

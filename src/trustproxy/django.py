@@ -16,17 +16,26 @@ to wrapping the WSGI or ASGI application.
         "strict": False,  # True: answer 400 when the headers cannot be resolved
     }
 
-It works for both Django request kinds (WSGI and ASGI; under ASGI it runs as async
-middleware, without a thread hop) and rewrites, when the core says
-so, ``request.META``'s ``REMOTE_ADDR``, ``REMOTE_PORT``, ``HTTP_HOST``, ``SERVER_NAME``,
-``SERVER_PORT``, ``SCRIPT_NAME`` and ``wsgi.url_scheme`` (so ``request.is_secure()``,
-``request.get_host()`` and ``request.build_absolute_uri()`` see the forwarded values),
-``request.path`` and the script prefix used by ``reverse()`` when a prefix is forwarded;
-on an ASGI request ``request.scope`` is replaced by a new dict with ``client`` and
-``scheme`` rewritten (the server's scope is not edited).  The
-:class:`~trustproxy.Resolution` and the originals are in ``request.META`` under
-``trustproxy.resolution`` and ``trustproxy.orig``, as with
-:class:`~trustproxy.WSGIMiddleware`.
+It works for both Django request kinds, with the same changes on each (under ASGI it
+runs as async middleware, without a thread hop).  On a WSGI request it does what
+:class:`~trustproxy.WSGIMiddleware` does to ``request.META`` (the request's environ):
+``REMOTE_ADDR``, ``REMOTE_PORT``, ``wsgi.url_scheme``, ``HTTP_HOST``, ``SERVER_NAME``,
+``SERVER_PORT`` and ``SCRIPT_NAME``.  On an ASGI request ``request.scope`` is replaced by
+the scope :class:`~trustproxy.ASGIMiddleware` would hand the application (``client``,
+``scheme``, ``server``, the ``host`` line, ``root_path`` and ``path`` rewritten; the
+server's scope is not edited), and ``request.META`` follows it as Django derives META from
+a scope (``REMOTE_ADDR``, ``REMOTE_HOST``, ``REMOTE_PORT``, ``HTTP_HOST``,
+``SERVER_NAME``, ``SERVER_PORT``, ``SCRIPT_NAME``).  Either way ``request.is_secure()``,
+``request.get_host()``, ``request.get_port()`` and ``request.build_absolute_uri()`` see the
+forwarded values, and when a prefix is forwarded so do ``request.path`` and the script
+prefix ``reverse()`` uses.  The :class:`~trustproxy.Resolution` and the originals are in
+``request.META`` under ``trustproxy.resolution`` and ``trustproxy.orig``, as with
+:class:`~trustproxy.WSGIMiddleware` (on an ASGI request ``wsgi.url_scheme`` there is the
+scope's scheme).
+
+A conflict (``headers=("forwarded", "x-forwarded")`` and the two disagree) is answered
+``400 Bad Request`` without calling the view, and with ``strict`` so is an unresolved
+request, as the adapters do.
 
 Django checks the host it gets from ``get_host()`` against ``ALLOWED_HOSTS``: a forwarded
 host must be listed there, or the request fails with ``DisallowedHost`` (400).  Leave
@@ -37,15 +46,15 @@ Django's own ``USE_X_FORWARDED_HOST``, ``USE_X_FORWARDED_PORT`` and
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Callable, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import get_script_prefix, set_script_prefix
 
-from ._resolve import CONFLICT, UNRESOLVED
-from .errors import ConfigError
+from ._config import Options
+from .asgi import ASGIMiddleware, Receive, Scope, Send
 from .wsgi import ORIGINAL_KEY, RESOLUTION_KEY, WSGIMiddleware
 
 if TYPE_CHECKING:
@@ -53,21 +62,42 @@ if TYPE_CHECKING:
 
 __all__ = ["TrustProxyMiddleware"]
 
-_OPTIONS = ("trusted", "hops", "fields", "headers", "strict")
-_TO_WS = {"http": "ws", "https": "wss"}
+#: The request.META keys the middleware may change, recorded under ``trustproxy.orig``.
+_ORIGINAL_KEYS = (
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+    "wsgi.url_scheme",
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SCRIPT_NAME",
+)
 
 
 def _keep(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-    """The 'application' behind the WSGI adapter: the environ is edited in place."""
+    """The 'application' behind the WSGI adapter, never called: Django calls its
+    ``rewrite``, which edits the environ (``request.META``) in place."""
     return ()
+
+
+async def _unused(scope: Scope, receive: Receive, send: Send) -> None:
+    """The 'application' behind the ASGI adapter, never called: Django calls its
+    ``rewrite``, which returns the new scope."""
+
+
+def _refused() -> HttpResponse:
+    return HttpResponseBadRequest(
+        "400 Bad Request: the forwarding headers of this request cannot be trusted\n",
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 class TrustProxyMiddleware:
     """Django middleware applying forwarding headers from trusted proxies.
 
     Reads ``settings.TRUSTPROXY`` (a dict with the keyword arguments of
-    :class:`~trustproxy.WSGIMiddleware`, plus ``strict``) once, when Django loads its
-    middleware.
+    :class:`~trustproxy.WSGIMiddleware`: ``trusted``, ``hops``, ``fields``, ``headers``,
+    ``strict``, with the same defaults) once, when Django loads its middleware.
 
     :raises ConfigError: for an unknown key or a malformed option.
     """
@@ -77,15 +107,13 @@ class TrustProxyMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
-        options = dict(getattr(settings, "TRUSTPROXY", {}))
-        unknown = sorted(set(options) - set(_OPTIONS))
-        if unknown:
-            raise ConfigError(
-                f"settings.TRUSTPROXY has unknown keys {unknown}: use {', '.join(_OPTIONS)}"
-            )
-        strict = bool(options.pop("strict", False))
-        self._adapter = WSGIMiddleware(_keep, **options)
-        self._refuse = {CONFLICT, UNRESOLVED} if strict else {CONFLICT}
+        options = Options.from_mapping(getattr(settings, "TRUSTPROXY", {}), "settings.TRUSTPROXY")
+        # One configuration, one compiled policy, two request kinds: a WSGIRequest's META
+        # is its environ, which the WSGI adapter rewrites; an ASGIRequest is built from a
+        # scope, which the ASGI adapter rewrites.  Each answers exactly as the adapter
+        # wrapping the application would.
+        self._wsgi = WSGIMiddleware(_keep, options=options)
+        self._asgi = ASGIMiddleware(_unused, options=options)
         # Under ASGI Django hands an async get_response: stay async, no thread hop.
         self._async = iscoroutinefunction(get_response)
         if self._async:
@@ -124,34 +152,60 @@ class TrustProxyMiddleware:
     def _apply(self, request: HttpRequest) -> tuple[Optional[HttpResponse], Optional[str]]:
         """Rewrite the request; return a 400 response to send instead, and the new
         script prefix when a prefix was forwarded."""
+        scope: Optional[Scope] = getattr(request, "scope", None)
+        if scope is not None:
+            return self._apply_scope(request, scope)
         meta = request.META
-        scope: Optional[dict[str, Any]] = getattr(request, "scope", None)
-        if scope is not None and "wsgi.url_scheme" not in meta:
-            # An ASGIRequest: its scheme lives in the scope, not in META.
-            meta["wsgi.url_scheme"] = "https" if scope.get("scheme") in ("https", "wss") else "http"
-        self._adapter(meta, cast("StartResponse", None))
-        result = meta.get(RESOLUTION_KEY)
+        result = self._wsgi.rewrite(meta)
         if result is None:
             return None, None
-        if result.status in self._refuse:
-            return HttpResponseBadRequest(
-                "400 Bad Request: the forwarding headers of this request cannot be trusted\n",
-                content_type="text/plain; charset=utf-8",
-            ), None
-        applied = result.applied
-        if scope is not None and applied:
-            new = dict(scope)
-            if "for" in applied:
-                new["client"] = (result.client, result.client_port or 0)
-            if "proto" in applied:
-                new["scheme"] = result.scheme
-            if "prefix" in applied:
-                new["root_path"] = result.prefix
-            new[RESOLUTION_KEY] = result
-            new[ORIGINAL_KEY] = meta[ORIGINAL_KEY]
-            request.scope = new
-        if "prefix" not in applied:
+        if self._wsgi.refuses(result):
+            return _refused(), None
+        if "prefix" not in result.applied:
             return None, None
+        # As Django's WSGIRequest builds request.path from SCRIPT_NAME and PATH_INFO.
         script_name: str = meta["SCRIPT_NAME"]
-        request.path = script_name.rstrip("/") + "/" + request.path_info.lstrip("/")
+        request.path = "{}/{}".format(
+            script_name.rstrip("/"), request.path_info.replace("/", "", 1)
+        )
+        return None, script_name
+
+    def _apply_scope(
+        self, request: HttpRequest, scope: Scope
+    ) -> tuple[Optional[HttpResponse], Optional[str]]:
+        """The ASGIRequest case: the new scope replaces ``request.scope`` (the server's is
+        not edited), and META follows it as Django's ASGIRequest derives META from a
+        scope."""
+        new = self._asgi.rewrite(scope)
+        if new is None:
+            return None, None
+        result = new[RESOLUTION_KEY]
+        if self._asgi.refuses(result):
+            return _refused(), None
+        meta = request.META
+        original = {key: meta.get(key) for key in _ORIGINAL_KEYS}
+        original["wsgi.url_scheme"] = scope.get("scheme")  # an ASGIRequest's scheme
+        meta[ORIGINAL_KEY] = original
+        meta[RESOLUTION_KEY] = result
+        request.scope = new
+        # Changed values are new objects; unchanged ones are the server's own.
+        client = new.get("client")
+        if client and client is not scope.get("client"):
+            meta["REMOTE_ADDR"] = meta["REMOTE_HOST"] = client[0]
+            meta["REMOTE_PORT"] = client[1]
+        server = new.get("server")
+        if server and server is not scope.get("server"):
+            meta["SERVER_NAME"] = server[0]
+            meta["SERVER_PORT"] = str(server[1])
+        headers = new.get("headers")
+        if headers is not None and headers is not scope.get("headers"):
+            for name, value in headers:
+                if name == b"host":
+                    meta["HTTP_HOST"] = value.decode("latin-1")
+                    break
+        if "prefix" not in result.applied:
+            return None, None
+        script_name: str = new["root_path"]
+        meta["SCRIPT_NAME"] = request.script_name = script_name
+        request.path = new["path"]
         return None, script_name

@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional, Union
 
+from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
 from ._resolve import (
     APPLIED,
     CONFLICT,
@@ -95,10 +96,12 @@ class WSGIMiddleware:
     :param trusted: the proxies you control (addresses, networks, presets, callables).
     :param hops: the number of proxies in front of the app, if known.
     :param fields: which values to apply: any of ``"for"``, ``"proto"``, ``"host"``,
-        ``"port"``, ``"prefix"``.
+        ``"port"``, ``"prefix"``; by default ``("for", "proto")``, or ``("for",)`` for a
+        single-address header.
     :param headers: the header family to read.
     :param strict: answer ``400 Bad Request`` for an unresolved request instead of passing
         it on unchanged.  Conflicts are always answered with 400.
+    :param options: an :class:`~trustproxy._config.Options` instead of the keywords above.
     :raises ConfigError: for any malformed option.
     """
 
@@ -106,16 +109,19 @@ class WSGIMiddleware:
         self,
         app: WSGIApplication,
         *,
-        trusted: TrustSpec = "loopback",
+        trusted: TrustSpec = DEFAULT_TRUSTED,
         hops: Optional[int] = None,
         fields: Union[str, Iterable[str], None] = None,
-        headers: Union[str, Iterable[str]] = "x-forwarded",
+        headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         strict: bool = False,
+        options: Optional[Options] = None,
     ) -> None:
         self.app = app
-        self.strict = strict
-        self.resolver = Resolver(trusted=trusted, hops=hops, fields=fields, headers=headers)
-        # Per-request outcome memo (see __call__); None when trust answers may change.
+        options = options_from(options, trusted, hops, fields, headers, strict)
+        self.strict = options.strict
+        self.resolver = Resolver(options)
+        self._refuse = {CONFLICT, UNRESOLVED} if self.strict else {CONFLICT}
+        # Per-request outcome memo (see rewrite); None when trust answers may change.
         self._plans: Optional[dict[object, _Plan]] = {} if self.resolver.policy.cacheable else None
         self._keys = self.resolver.keys(environ_key)
         self._triggers = tuple(environ_key(name) for name in self.resolver.trigger_names)
@@ -124,11 +130,30 @@ class WSGIMiddleware:
         return f"WSGIMiddleware({self.app!r}, {self.resolver!r})"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        result = self.rewrite(environ)
+        if result is not None and result.status in self._refuse:
+            line, response_headers, body = bad_request(result)
+            start_response(line, response_headers)
+            return [body]
+        return self.app(environ, start_response)
+
+    def refuses(self, result: Resolution) -> bool:
+        """Whether a request resolved so is answered 400 (a conflict; unresolved too when
+        strict) instead of reaching the application."""
+        return result.status in self._refuse
+
+    def rewrite(self, environ: WSGIEnvironment) -> Optional[Resolution]:
+        """Apply the forwarding headers to ``environ``, in place, and return the
+        :class:`~trustproxy.Resolution`; ``None`` when no forwarding header arrived (the
+        environ is untouched).  When :meth:`refuses` the resolution, the environ is left
+        as it was.  :meth:`__call__` is this plus the 400 answer; the Django middleware
+        calls it directly.
+        """
         for key in self._triggers:
             if key in environ:
                 break
         else:
-            return self.app(environ, start_response)
+            return None
         # Fetched once, for both the plan and trustproxy.orig (which re-reads the two keys
         # read here with defaults, so that an absent key is recorded as None).
         get = environ.get
@@ -155,9 +180,7 @@ class WSGIMiddleware:
         if notable:
             note(result)
             if refuse:
-                line, response_headers, body = bad_request(result)
-                start_response(line, response_headers)
-                return [body]
+                return result
         environ[ORIGINAL_KEY] = {
             "REMOTE_ADDR": remote_addr,
             "REMOTE_PORT": get("REMOTE_PORT"),
@@ -170,7 +193,7 @@ class WSGIMiddleware:
         environ[RESOLUTION_KEY] = result
         if updates:
             environ.update(updates)
-        return self.app(environ, start_response)
+        return result
 
     def _plan(
         self,
@@ -192,7 +215,7 @@ class WSGIMiddleware:
         )
         status = result.status
         notable = status != APPLIED or bool(result.ignored)
-        refuse = status == CONFLICT or (status == UNRESOLVED and self.strict)
+        refuse = status in self._refuse
         updates: dict[str, str] = {}
         applied = result.applied
         if applied and not refuse:
