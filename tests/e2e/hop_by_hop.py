@@ -59,16 +59,21 @@ def forge_all(scheme: str) -> list[tuple[str, str]]:
 
 
 def connection_naming(header: str, scheme: str) -> list[list[tuple[str, str]]]:
-    """The ways a client names ``header`` as hop-by-hop: after ``close``, alone and
-    upper-cased, without a space, on a second Connection line, and with a forged value
-    of the header itself."""
-    return [
+    """The ways a client names ``header`` as hop-by-hop: after ``close``, with a forged
+    value of the header itself, and over http also alone and upper-cased, without a
+    space, and on a second Connection line.  (The spellings are parsed before TLS matters;
+    https gets the two that decide, which keeps the handshakes few.)"""
+    cases = [
         [("Connection", f"close, {header}")],
-        [("Connection", header.upper())],
-        [("Connection", f"keep-alive,{header.lower()}")],
-        [("Connection", "close"), ("Connection", header)],
         [("Connection", f"close, {header}"), (header, forged_value(header, scheme))],
     ]
+    if scheme == "http":
+        cases += [
+            [("Connection", header.upper())],
+            [("Connection", f"keep-alive,{header.lower()}")],
+            [("Connection", "close"), ("Connection", header)],
+        ]
+    return cases
 
 
 def last_forwarded_parameters(value: str) -> set[str]:
