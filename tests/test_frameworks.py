@@ -1,8 +1,9 @@
 """The framework recipes of docs/frameworks.md, run with each framework's own test client.
 
 The recipes live in docs/recipes/ and are imported here as they are: the docs include
-the same files.  Every recipe trusts loopback and applies for, proto, host and prefix;
-the proxy in front stripped the prefix /api before forwarding.
+the same files.  Every recipe trusts the proxy's address, 127.0.0.1 (and no other local
+address), and applies for, proto, host and prefix; the proxy in front stripped the
+prefix /api before forwarding.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ FORWARDED = {
 }
 PROXY = "127.0.0.1"
 STRANGER = "198.51.100.7"  # not a trusted proxy: its headers are ignored
+#: Other processes on the proxy's machine: trusting all of ``loopback`` would let any of
+#: them (and anything on ``::1``) name its own client; the recipes trust only the proxy.
+LOCAL = [pytest.param("127.0.0.5", id="127.0.0.5"), pytest.param("::1", id="ipv6-loopback")]
 
 
 # -- Flask ------------------------------------------------------------------------------
@@ -68,6 +72,15 @@ def test_flask_forged_headers_from_a_stranger() -> None:
     assert body["url"] == "http://localhost/"
     response = client.get("/login", headers=FORWARDED, environ_base=environ)
     assert response.headers["Location"] == "http://localhost/"
+
+
+@pytest.mark.parametrize("peer", LOCAL)
+def test_flask_forged_headers_from_a_local_process(peer: str) -> None:
+    from flask_app import app
+
+    body = app.test_client().get("/", headers=FORWARDED, environ_base={"REMOTE_ADDR": peer})
+    assert body.get_json()["client"] == peer
+    assert body.get_json()["url"] == "http://localhost/"
 
 
 # -- Starlette and FastAPI ----------------------------------------------------------------
@@ -110,6 +123,18 @@ def test_starlette_family_forged_headers_from_a_stranger(module: str, name: str)
         }
 
 
+@pytest.mark.parametrize("peer", LOCAL)
+@pytest.mark.parametrize(("module", "name"), ASGI_APPS)
+def test_starlette_family_forged_headers_from_a_local_process(
+    module: str, name: str, peer: str
+) -> None:
+    from starlette.testclient import TestClient
+
+    with TestClient(_asgi_app(module, name), client=(peer, 50000)) as client:
+        body = client.get("/", headers=FORWARDED).json()
+        assert (body["client"], body["scheme"]) == (peer, "http")
+
+
 # -- Quart --------------------------------------------------------------------------------
 
 
@@ -134,6 +159,51 @@ def test_quart_behind_proxy() -> None:
     assert login.status_code == 302
     assert login.headers["Location"] == "https://example.com/api/"
     assert stranger["client"] == STRANGER and stranger["url"] == "http://localhost/"
+
+
+@pytest.mark.parametrize("peer", LOCAL)
+def test_quart_forged_headers_from_a_local_process(peer: str) -> None:
+    from quart_app import app
+
+    async def scenario() -> Any:
+        response = await app.test_client().get(
+            "/", headers=FORWARDED, scope_base={"client": (peer, 1)}
+        )
+        return await response.get_json()
+
+    body = asyncio.run(scenario())
+    assert (body["client"], body["url"]) == (peer, "http://localhost/")
+
+
+# -- The servers' access-log recipes -------------------------------------------------------
+
+
+@pytest.mark.parametrize("peer", LOCAL)
+def test_server_app_recipes_trust_only_the_proxy(peer: str) -> None:
+    import wsgi_server_app
+    from asgi_server_app import app as asgi_app
+
+    headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    environ = {
+        "REMOTE_ADDR": peer,
+        "REMOTE_PORT": "1",
+        "wsgi.url_scheme": "http",
+        "HTTP_HOST": "localhost",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()},
+    }
+    body = b"".join(wsgi_server_app.app(environ, lambda status, headers: None))
+    assert body == f"http://{peer}\n".encode()
+
+    async def scenario() -> bytes:
+        import httpx
+
+        transport = httpx.ASGITransport(app=asgi_app, client=(peer, 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
+            return (await c.get("/", headers=headers)).content
+
+    assert asyncio.run(scenario()) == f"http://{peer}\n".encode()
 
 
 # -- Django -------------------------------------------------------------------------------
@@ -190,6 +260,15 @@ def test_django_middleware_stranger(django_setup: None) -> None:
     }
 
 
+@pytest.mark.parametrize("peer", LOCAL)
+def test_django_middleware_local_process(django_setup: None, peer: str) -> None:
+    from django.test import Client
+
+    response = Client().get("/", headers=FORWARDED, REMOTE_ADDR=peer)
+    assert response.json()["remote_addr"] == peer
+    assert response.json()["reverse"] == "/"
+
+
 def test_django_forwarded_host_must_be_allowed(django_setup: None) -> None:
     from django.test import Client
 
@@ -221,31 +300,74 @@ def test_django_strict_answers_400(django_setup: None) -> None:
     assert b"cannot be trusted" in response.content
 
 
-def test_django_wrapped_wsgi(django_setup: None) -> None:
-    from django.test import override_settings
-    from werkzeug.test import Client
+# The shipped project, run as a server would run it: each entry point with the settings
+# it names itself, in a fresh interpreter (Django's settings are set once per process).
+# A client on the proxy's own host (X-Forwarded-For: 127.0.0.1, e.g. a health check)
+# shows whether trustproxy ran twice: the second run trusts the first's client as its
+# peer and prepends the prefix again; and with a remote client the second run warns that
+# its peer is untrusted.
+_ENTRY_SCRIPT = """
+import asyncio, importlib, json, logging, sys
+sys.path[:0] = sys.argv[1:3]
+warnings = []
+handler = logging.Handler()
+handler.emit = lambda record: warnings.append(record.getMessage())
+logging.getLogger("trustproxy").addHandler(handler)
+module, kind = sys.argv[3], sys.argv[4]
+application = importlib.import_module(module).application
+out = []
+for client in ("127.0.0.1", "203.0.113.9"):
+    headers = {"X-Forwarded-For": client, "X-Forwarded-Proto": "https",
+               "X-Forwarded-Host": "example.com", "X-Forwarded-Prefix": "/api"}
+    if kind == "wsgi":
+        from werkzeug.test import Client
+        environ = {"REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "testserver"}
+        body = Client(application).get("/", headers=headers, environ_base=environ).json
+    else:
+        import httpx
+        async def get():
+            transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                return (await c.get("/", headers=headers)).json()
+        body = asyncio.run(get())
+    out.append(body)
+print(json.dumps({"bodies": out, "warnings": warnings}))
+"""
 
-    with override_settings(MIDDLEWARE=[]):  # wrapping replaces the MIDDLEWARE entry
-        application = importlib.import_module("django_site.wsgi").application
-        response = Client(application).get(
-            "/", headers=FORWARDED, environ_base={"REMOTE_ADDR": PROXY, "SERVER_NAME": "testserver"}
-        )
-        assert response.json == DJANGO_EXPECTED
+
+@pytest.mark.parametrize(
+    ("module", "kind"),
+    [
+        pytest.param("django_site.wsgi", "wsgi", id="wsgi"),
+        pytest.param("django_site.asgi", "asgi", id="asgi"),
+        pytest.param("django_site.wsgi_wrapped", "wsgi", id="wsgi-wrapped"),
+        pytest.param("django_site.asgi_wrapped", "asgi", id="asgi-wrapped"),
+    ],
+)
+def test_django_project_runs_trustproxy_once(module: str, kind: str) -> None:
+    import json
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    src = str(Path(trustproxy.__file__).resolve().parent.parent)
+    argv = [sys.executable, "-c", _ENTRY_SCRIPT, src, str(ROOT / "docs" / "recipes"), module, kind]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    local, remote = result["bodies"]
+    assert (local["remote_addr"], local["reverse"]) == ("127.0.0.1", "/api/"), local
+    assert local["absolute"] == "https://example.com/api/", local
+    assert remote == DJANGO_EXPECTED
+    assert result["warnings"] == []
 
 
-def test_django_wrapped_asgi(django_setup: None) -> None:
-    import httpx
-    from django.test import override_settings
+def test_django_wrapped_settings_drop_only_the_middleware() -> None:
+    from django_site import settings, settings_wrapped
 
-    async def scenario(application: Any) -> Any:
-        transport = httpx.ASGITransport(app=application, client=(PROXY, 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            return await client.get("/", headers=FORWARDED)
-
-    with override_settings(MIDDLEWARE=[]):
-        application = importlib.import_module("django_site.asgi").application
-        response = asyncio.run(scenario(application))
-        assert response.json() == DJANGO_EXPECTED
+    assert settings.MIDDLEWARE == ["trustproxy.django.TrustProxyMiddleware"]
+    assert settings_wrapped.MIDDLEWARE == []
+    assert settings_wrapped.ALLOWED_HOSTS == settings.ALLOWED_HOSTS
 
 
 # -- The docs show exactly the recipes ----------------------------------------------------

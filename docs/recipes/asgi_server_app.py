@@ -24,5 +24,6 @@ async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "websocket.close"})
 
 
-# The proxy (nginx, HAProxy…) connects from this machine; list your own proxies.
-app = ASGIMiddleware(hello, trusted="loopback")
+# The proxy (nginx, HAProxy…) connects from 127.0.0.1 on this machine; list your own
+# proxies' addresses, not all of loopback (any local process could then forge).
+app = ASGIMiddleware(hello, trusted="127.0.0.1")

@@ -11,6 +11,8 @@ from fastapi.responses import RedirectResponse
 
 from trustproxy import ASGIMiddleware
 
+# The proxy on this machine connects from 127.0.0.1: trust that address, not all of
+# loopback, and apply only the fields it writes.
 FIELDS = ("for", "proto", "host", "prefix")
 
 
@@ -35,7 +37,7 @@ def create_app() -> FastAPI:
 
 # Either add it as a middleware…
 app = create_app()
-app.add_middleware(ASGIMiddleware, trusted="loopback", fields=FIELDS)
+app.add_middleware(ASGIMiddleware, trusted="127.0.0.1", fields=FIELDS)
 
 # …or wrap the application.
-wrapped = ASGIMiddleware(create_app(), trusted="loopback", fields=FIELDS)
+wrapped = ASGIMiddleware(create_app(), trusted="127.0.0.1", fields=FIELDS)

@@ -26,11 +26,13 @@ async def login(request: Request) -> Response:
 
 
 routes = [Route("/", home, name="home"), Route("/login", login)]
+# The proxy on this machine connects from 127.0.0.1: trust that address, not all of
+# loopback, and apply only the fields it writes.
 FIELDS = ("for", "proto", "host", "prefix")
 
 # Either add it as a middleware…
 app = Starlette(routes=routes)
-app.add_middleware(ASGIMiddleware, trusted="loopback", fields=FIELDS)
+app.add_middleware(ASGIMiddleware, trusted="127.0.0.1", fields=FIELDS)
 
 # …or wrap the application.
-wrapped = ASGIMiddleware(Starlette(routes=routes), trusted="loopback", fields=FIELDS)
+wrapped = ASGIMiddleware(Starlette(routes=routes), trusted="127.0.0.1", fields=FIELDS)

@@ -17,4 +17,5 @@ def hello(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterab
     return [body]
 
 
-app = WSGIMiddleware(hello, trusted="loopback")
+# The proxy on this machine connects from 127.0.0.1: trust that address only.
+app = WSGIMiddleware(hello, trusted="127.0.0.1")

@@ -46,6 +46,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_pair() -> int:
+    """A port free on both 127.0.0.1 and ::1, so a recipe's IPv4 and IPv6 listeners can
+    share one port number, as ``listen 80`` and ``listen [::]:80`` do in the docs (a
+    recipe that writes its port as a literal then holds for both)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("::1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free on both 127.0.0.1 and ::1")
+
+
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 

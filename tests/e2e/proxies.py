@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from .lab import CONFIGS, Proc, find_binary, free_port, render
+from .lab import CONFIGS, Proc, find_binary, free_port, free_port_pair, render
 
 #: Placeholder values shared by every docs page.
 DOCS_COMMON = {
@@ -50,6 +50,10 @@ class ProxyKind:
     prefix: bool = True  # the recipe strips /app and announces it in X-Forwarded-Prefix
     underscores: bool = True  # passes header names with "_" (X_Forwarded_For) on
     forwarded_quotes_ipv6: bool = True  # writes an IPv6 node as RFC 7239 wants: for="[...]"
+    recipe: str = "single"  # the page's trustproxy settings: a key of recipes.RECIPES
+    # Forwarding headers that, named in a client's Connection header, make the proxy
+    # answer 400 itself (instead of dropping the header as hop-by-hop, RFC 9110 7.6.1)
+    refuses_connection_naming: tuple[str, ...] = ()
 
     def start(
         self,
@@ -66,7 +70,9 @@ class ProxyKind:
             n += 1
             folder = lab / f"{self.name}-{n}"
         folder.mkdir(parents=True)
-        ports = Ports(free_port(), free_port("::1"), free_port())
+        # One port number for the IPv4 and the IPv6 listener, as on the docs pages.
+        both = free_port_pair()
+        ports = Ports(both, both, free_port())
         host, _, app_port = app.rpartition(":")
         values: dict[str, object] = {
             "lab": folder,
@@ -209,9 +215,11 @@ KINDS: dict[str, ProxyKind] = {
             lab_values=lambda p: {
                 "site": f":{p.port}",
                 "tls_site": f"localhost:{p.tls_port}",
+                "port": p.port,
+                "tls_port": p.tls_port,
                 "port6": p.port6,
             },
-            docs_values={"site": ":80", "tls_site": "example.com"},
+            docs_values={"site": ":80", "tls_site": "example.com", "port": 80, "tls_port": 443},
             env=_caddy_env,
         ),
         ProxyKind(
@@ -236,6 +244,7 @@ KINDS: dict[str, ProxyKind] = {
                 "user_lines": "",
             },
             prefix=False,
+            recipe="lighttpd",
         ),
         ProxyKind(
             name="envoy",
@@ -260,6 +269,9 @@ KINDS: dict[str, ProxyKind] = {
             # Envoy writes a client on 127.0.0.1 or ::1 as its own host address
             # (test_envoy_writes_loopback_clients_as_its_own_address): no ::1 test.
             ipv6=False,
+            # Envoy refuses a request whose Connection names one of these (envoy#8862);
+            # other names it strips before its router adds the recipe's headers.
+            refuses_connection_naming=("x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"),
         ),
         ProxyKind(
             name="traefik",
@@ -269,12 +281,16 @@ KINDS: dict[str, ProxyKind] = {
             lab_values=lambda p: {
                 "listen": f"127.0.0.1:{p.port}",
                 "tls_listen": f"127.0.0.1:{p.tls_port}",
+                "port": p.port,  # web6 listens on the same port number
+                "tls_port": p.tls_port,
                 "port6": p.port6,
                 "web": "web, web6",
             },
             docs_values={
                 "listen": ":80",
                 "tls_listen": ":443",
+                "port": 80,
+                "tls_port": 443,
                 "dynamic": "/etc/traefik/dynamic.yml",
                 "web": "web",
             },

@@ -11,6 +11,9 @@ ALL_FIELDS = ["for", "proto", "host", "port", "prefix"]
 RECIPES: dict[str, dict[str, object]] = {
     # One proxy on the same host, connecting from 127.0.0.1 (test_xforwarded.py).
     "single": {"trusted": "127.0.0.1", "fields": ALL_FIELDS},
+    # lighttpd writes no X-Forwarded-Port or -Prefix (the recipe removes a client's), so
+    # its page applies neither: only what the proxy writes.
+    "lighttpd": {"trusted": "127.0.0.1", "fields": ALL_FIELDS[:3]},
     # One proxy writing RFC 7239 Forwarded (test_forwarded.py).
     "forwarded": {
         "trusted": "127.0.0.1",
@@ -25,7 +28,8 @@ RECIPES: dict[str, dict[str, object]] = {
     # Cloudflare's published ranges; 10.0.0.0/16 stands for the load balancer's subnets.
     "cloudflare-connecting-ip": {"trusted": ["cloudflare"], "headers": "cf-connecting-ip"},
     "cloudflare": {"trusted": ["cloudflare"], "fields": ["for", "proto"]},
-    "cloudflare-nginx": {"trusted": ["127.0.0.1", "cloudflare"], "fields": ["for", "proto"]},
+    # Cloudflare -> the chain's inner nginx, which connects from 127.0.0.2 (proxy_bind).
+    "cloudflare-nginx": {"trusted": ["127.0.0.2", "cloudflare"], "fields": ["for", "proto"]},
     "aws-alb": {"trusted": ["10.0.0.0/16"], "fields": ["for", "proto", "port"]},
 }
 

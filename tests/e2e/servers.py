@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Optional
 
 import trustproxy
 
@@ -48,9 +49,15 @@ class AppServers:
         self.lab = lab
         self._running: dict[str, tuple[Proc, str]] = {}
 
-    def get(self, server: str, settings: Mapping[str, object]) -> str:
-        """The ``host:port`` of a running ``server`` wrapped with ``settings``."""
-        key = server + json.dumps(settings, sort_keys=True)
+    def get(
+        self,
+        server: str,
+        settings: Mapping[str, object],
+        env: Optional[Mapping[str, str]] = None,
+    ) -> str:
+        """The ``host:port`` of a running ``server`` wrapped with ``settings``, with
+        ``env`` added to its environment (e.g. ``TRUSTPROXY_CLOUDFLARE_FILE``)."""
+        key = server + json.dumps(settings, sort_keys=True) + json.dumps(env, sort_keys=True)
         if key not in self._running:
             port = free_port()
             folder = self.lab / f"app-{len(self._running)}-{server}"
@@ -59,6 +66,7 @@ class AppServers:
                 "TRUSTPROXY_SETTINGS": json.dumps(settings),
                 "PYTHONPATH": os.pathsep.join([str(SRC), str(APPS)]),
                 "TRUSTPROXY_SERVER": server,
+                **(env or {}),
             }
             proc = Proc(server, argv(server, port), folder, env)
             address = f"127.0.0.1:{port}"

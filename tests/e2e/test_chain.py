@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from . import hostile
+from .hop_by_hop import FORWARDING_HEADERS, connection_naming, forge_all, unwritten_fields
 from .lab import fetch
 from .proxies import CHAIN, Running
 from .recipes import RECIPES
@@ -133,3 +134,89 @@ def test_chain_inner_refuses_hostile_host(chain: Chain, case: hostile.Case) -> N
 @pytest.mark.parametrize("host", hostile.GOOD)
 def test_chain_plain_host(chain: Chain, host: str) -> None:
     hostile.check_good(hostile.send(chain.front.url("/echo"), hostile.good_case(host)), host)
+
+
+@pytest.mark.parametrize("header", FORWARDING_HEADERS)
+def test_chain_connection_naming_a_forwarding_header(chain: Chain, header: str) -> None:
+    """A client names a forwarding header in ``Connection`` at the front: neither hop
+    loses what it wrote (HAProxy and nginx do not strip the names a client gives)."""
+    for scheme in ("http", "https"):
+        url = chain.front.tls_url if scheme == "https" else chain.front.url
+        port = chain.front.ports.tls_port if scheme == "https" else chain.front.ports.port
+        host = f"{'localhost' if scheme == 'https' else '127.0.0.1'}:{port}"
+        for headers in connection_naming(header, scheme):
+            seen = fetch(url("/echo"), headers, source="127.0.0.5").json
+            got = (seen["status"], seen["client"], seen["scheme"], seen["host"], seen["port"])
+            assert got == ("applied", "127.0.0.5", scheme, host, port), (headers, seen)
+
+
+def test_chain_settings_apply_only_what_the_proxies_write(chain: Chain) -> None:
+    """Each field of the page's settings arrives as a header both hops wrote, and the
+    app takes the front's value, not the client's (a forged header or a Host port)."""
+    fields = SETTINGS[chain.config]["fields"]
+    assert isinstance(fields, list)
+    port = chain.front.ports.port
+    forged = [*forge_all("http"), ("Host", "127.0.0.1:1234")]
+    seen = fetch(chain.front.url("/echo"), forged, source="127.0.0.5").json
+    assert unwritten_fields(seen, fields) == [], seen
+    truth = {
+        "for": seen["client"] == "127.0.0.5",
+        "proto": seen["scheme"] == "http",
+        "host": seen["host"] == f"127.0.0.1:{port}",  # the client's Host, HAProxy's port
+        "port": seen["port"] == port,
+    }
+    assert [field for field in fields if not truth[field]] == [], seen
+
+
+# -- Cloudflare -> nginx -> app (docs/deploy/cloudflare.md) -------------------------------
+#
+# The page's nginx is the chain's inner nginx, which connects to the app from 127.0.0.2
+# (proxy_bind).  Cloudflare cannot run here: the app reads the cloudflare preset from a
+# file (TRUSTPROXY_CLOUDFLARE_FILE, as an operator refreshes the ranges) listing one
+# loopback address, 127.0.0.9, that stands for a Cloudflare edge; that "edge" sends what
+# Cloudflare documents (the visitor appended to X-Forwarded-For, X-Forwarded-Proto).
+
+CF_EDGE = "127.0.0.9"
+VISITOR = "203.0.113.1"
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def cloudflare_nginx(
+    request: pytest.FixtureRequest, lab: Path, certs: dict[str, Path], app_servers: AppServers
+) -> Iterator[Running]:
+    ranges = lab / "cloudflare-ranges.txt"
+    ranges.write_text(f"# stands for Cloudflare's published ranges\n{CF_EDGE}/32\n")
+    env = {"TRUSTPROXY_CLOUDFLARE_FILE": str(ranges)}
+    app = app_servers.get(request.param, RECIPES["cloudflare-nginx"], env)
+    inner = CHAIN["nginx"].start(lab, app, certs, {"source": "127.0.0.2"})
+    try:
+        yield inner
+    finally:
+        inner.stop()
+
+
+def test_cloudflare_then_nginx(cloudflare_nginx: Running) -> None:
+    """The page's settings trust the address its nginx really connects from: requests
+    from the Cloudflare edge resolve to the visitor with the visitor's scheme, and a
+    client that reaches nginx directly resolves to itself.  (The page trusted 127.0.0.1:
+    every request came from 127.0.0.2 and was ``untrusted-peer``.)"""
+    forged = [("X-Forwarded-For", f"6.6.6.6,{VISITOR}"), ("X-Forwarded-Proto", "https"),
+              ("CF-Connecting-IP", VISITOR)]  # fmt: skip
+    seen = fetch(cloudflare_nginx.url("/echo"), forged, source=CF_EDGE).json
+    assert seen["peer"] == "127.0.0.2", seen
+    got = (seen["status"], seen["client"], seen["scheme"])
+    assert got == ("applied", VISITOR, "https"), seen
+    bypass = [("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-Proto", "https")]
+    seen = fetch(cloudflare_nginx.url("/echo"), bypass, source="127.0.0.5").json
+    got = (seen["status"], seen["client"], seen["scheme"])
+    assert got == ("applied", "127.0.0.5", "http"), seen
+
+
+def test_cloudflare_then_nginx_settings_apply_only_what_nginx_writes(
+    cloudflare_nginx: Running,
+) -> None:
+    fields = RECIPES["cloudflare-nginx"]["fields"]
+    assert isinstance(fields, list)
+    seen = fetch(cloudflare_nginx.url("/echo"), forge_all("http"), source="127.0.0.5").json
+    assert unwritten_fields(seen, fields) == [], seen
+    assert (seen["client"], seen["scheme"]) == ("127.0.0.5", "http"), seen

@@ -16,6 +16,7 @@ import pytest
 from trustproxy import ConfigError, Resolver
 
 from . import hostile
+from .hop_by_hop import FORWARDING_HEADERS, connection_naming, forge_all, last_forwarded_parameters
 from .lab import fetch
 from .proxies import FORWARDED, Running
 from .recipes import RECIPES
@@ -103,17 +104,16 @@ def test_forwarded_ipv6_client(front: Running) -> None:
 
 @pytest.mark.parametrize("forged", FORGED)
 def test_forwarded_forged(front: Running, forged: list[tuple[str, str]]) -> None:
-    """A forged element never wins: the client is the source, or (when the client's own
-    text is malformed and swallows the proxy's element) nothing is applied at all."""
+    """A forged element never wins, and malformed client text never costs the request:
+    the client is the source every time.  Every comma ends an element, quotes or not
+    (docs/forwarded.md), so a client's unbalanced ``"`` spoils only its own element and
+    the proxy's element, appended after a comma or on a line of its own, is read."""
     port = front.ports.port
     for source in SOURCES:
         seen = fetch(front.url("/echo"), forged, source=source).json
-        if seen["status"] == "applied":
-            got = (seen["client"], seen["scheme"], seen["host"])
-            assert got == (source, "http", f"127.0.0.1:{port}"), seen
-        else:
-            assert seen["status"] == "unresolved", seen
-            assert (seen["client"], seen["scheme"]) == ("127.0.0.1", "http"), seen
+        assert seen["status"] == "applied", seen
+        got = (seen["client"], seen["scheme"], seen["host"])
+        assert got == (source, "http", f"127.0.0.1:{port}"), seen
 
 
 @pytest.mark.parametrize("forged", FORGED)
@@ -136,3 +136,36 @@ def test_forwarded_hostile_host(front: Running, case: hostile.Case) -> None:
 @pytest.mark.parametrize("host", hostile.GOOD)
 def test_forwarded_plain_host(front: Running, host: str) -> None:
     hostile.check_good(hostile.send(front.url("/echo"), hostile.good_case(host)), host)
+
+
+@pytest.mark.parametrize("header", FORWARDING_HEADERS)
+def test_forwarded_connection_naming_a_forwarding_header(front: Running, header: str) -> None:
+    """A client names a forwarding header in ``Connection``: the proxy's element still
+    reaches the app.  Apache's mod_proxy_http removed it (``Connection: close,
+    Forwarded``) after mod_headers appended it, and the app took Apache, 127.0.0.1, for
+    the client of every such request; the recipe now edits such names out first."""
+    for scheme in ("http", "https"):
+        url = front.tls_url if scheme == "https" else front.url
+        port = front.ports.tls_port if scheme == "https" else front.ports.port
+        host = f"{'localhost' if scheme == 'https' else '127.0.0.1'}:{port}"
+        for headers in connection_naming(header, scheme):
+            seen = fetch(url("/echo"), headers, source="127.0.0.5").json
+            got = (seen["status"], seen["client"], seen["scheme"], seen["host"])
+            assert got == ("applied", "127.0.0.5", scheme, host), (headers, seen)
+
+
+def test_forwarded_settings_apply_only_what_the_proxy_writes(front: Running) -> None:
+    """Each field of the page's settings is a parameter of the element this proxy
+    appended, and its value is the proxy's, whatever the client forged."""
+    fields = SETTINGS["fields"]
+    assert isinstance(fields, list)
+    forged = [*forge_all("http"), ("Host", "127.0.0.1:1234")]
+    seen = fetch(front.url("/echo"), forged, source="127.0.0.5").json
+    written = last_forwarded_parameters(seen["raw"]["forwarded"] or "")
+    assert [field for field in fields if field not in written] == [], seen
+    truth = {
+        "for": seen["client"] == "127.0.0.5",
+        "proto": seen["scheme"] == "http",
+        "host": seen["host"] == "127.0.0.1:1234",  # the Host the client used
+    }
+    assert [field for field in fields if not truth[field]] == [], seen

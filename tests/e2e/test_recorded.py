@@ -82,14 +82,14 @@ CLOUDFLARE = [
         id="cloudflare-bypassed",
     ),
     pytest.param(
-        "cloudflare-nginx", "127.0.0.1",
+        "cloudflare-nginx", "127.0.0.2",
         {"X-Forwarded-For": f"6.6.6.6,203.0.113.1, {CF_EDGE}",
          "X-Forwarded-Proto": "https, http", "CF-Connecting-IP": "203.0.113.1"},
         ("applied", "203.0.113.1", "https", "www.example.com"),
         id="cloudflare-then-nginx",
     ),
     pytest.param(
-        "cloudflare-nginx", "127.0.0.1",
+        "cloudflare-nginx", "127.0.0.2",
         {"X-Forwarded-For": "6.6.6.6, 203.0.113.9", "X-Forwarded-Proto": "https, http"},
         ("applied", "203.0.113.9", "http", "www.example.com"),
         id="cloudflare-nginx-bypassed-cloudflare",

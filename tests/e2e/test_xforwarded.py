@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from . import hostile
+from .hop_by_hop import FORWARDING_HEADERS, connection_naming, forge_all, unwritten_fields
 from .lab import fetch
 from .proxies import KINDS, Running, able
 from .recipes import RECIPES
@@ -51,8 +52,13 @@ FORGED = [
 
 
 @pytest.fixture(scope="module", params=SERVERS)
-def app(request: pytest.FixtureRequest, app_servers: AppServers) -> str:
-    return app_servers.get(request.param, SETTINGS)
+def server(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def app(server: str, app_servers: AppServers) -> str:
+    return app_servers.get(server, SETTINGS)
 
 
 ALL = sorted(KINDS)
@@ -60,13 +66,25 @@ ALL = sorted(KINDS)
 
 @pytest.fixture(scope="module")
 def front(
-    request: pytest.FixtureRequest, lab: Path, certs: dict[str, Path], app: str
+    request: pytest.FixtureRequest,
+    lab: Path,
+    certs: dict[str, Path],
+    server: str,
+    app_servers: AppServers,
 ) -> Iterator[Running]:
-    running = KINDS[request.param].start(lab, app, certs)
+    """The proxy, in front of an app run with its page's own settings."""
+    kind = KINDS[request.param]
+    running = kind.start(lab, app_servers.get(server, RECIPES[kind.recipe]), certs)
     try:
         yield running
     finally:
         running.stop()
+
+
+def fields_of(front: Running) -> list[str]:
+    fields = RECIPES[front.kind.recipe]["fields"]
+    assert isinstance(fields, list)
+    return fields
 
 
 @pytest.mark.parametrize("front", ALL, indirect=True)
@@ -225,3 +243,84 @@ def test_hostile_host_app_reached_directly(app: str, case: hostile.Case) -> None
     seen = reply.json
     assert seen["status"] in ("untrusted-peer", None), seen
     assert (seen["client"], seen["peer"]) == (hostile.SOURCE, hostile.SOURCE), seen
+
+
+@pytest.mark.parametrize("header", FORWARDING_HEADERS)
+@pytest.mark.parametrize("front", ALL, indirect=True)
+def test_connection_naming_a_forwarding_header(front: Running, header: str) -> None:
+    """A client names a forwarding header in ``Connection``: the app still gets every
+    value the proxy wrote, over http and https, under the prefix where the recipe has one.
+
+    A proxy drops the headers ``Connection`` names (RFC 9110 section 7.6.1); Apache's
+    mod_proxy_http does it after mod_headers set X-Forwarded-Proto/-Port/-Prefix, so
+    without the recipe's ``RequestHeader edit* Connection … early`` https arrived as
+    http and the prefix was lost.  Envoy answers 400 itself for some names (the app is
+    never reached, which is safe).
+    """
+    prefix = "/app" if front.kind.prefix else ""
+    for scheme in ("http", "https"):
+        url = front.tls_url if scheme == "https" else front.url
+        port = front.ports.tls_port if scheme == "https" else front.ports.port
+        host = f"{'localhost' if scheme == 'https' else '127.0.0.1'}:{port}"
+        for headers in connection_naming(header, scheme):
+            reply = fetch(url(f"{prefix}/echo"), headers, source="127.0.0.5")
+            if header.lower() in front.kind.refuses_connection_naming:
+                assert reply.status == 400 and b'"status"' not in reply.body, headers
+                continue
+            assert reply.status == 200, (headers, reply.status, reply.body[:200])
+            seen = reply.json
+            got = (seen["status"], seen["client"], seen["scheme"], seen["host"], seen["port"])
+            assert got == ("applied", "127.0.0.5", scheme, host, port), (headers, seen)
+            assert seen["prefix"] == prefix, (headers, seen)
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+@pytest.mark.parametrize("front", ALL, indirect=True)
+def test_port_is_the_listeners_not_the_hosts(front: Running, tls: bool) -> None:
+    """``Host: 127.0.0.1:1234`` sent to a listener on another port.
+
+    Apache's ``%{SERVER_PORT}`` (under ``UseCanonicalName Off``), Caddy's
+    ``{http.request.port}`` and Traefik's own X-Forwarded-Port are the port of the
+    client's Host, so the app got ``SERVER_PORT=1234``.  A page that applies ``port``
+    must get the listener's port; a page whose proxy cannot write it does not apply
+    ``port``, and the app then sees the Host the client sent.
+    """
+    url = front.tls_url if tls else front.url
+    port = front.ports.tls_port if tls else front.ports.port
+    name = "localhost" if tls else "127.0.0.1"
+    seen = fetch(url("/echo"), [("Host", f"{name}:1234")], source="127.0.0.5").json
+    assert (seen["status"], seen["client"]) == ("applied", "127.0.0.5"), seen
+    if "port" in fields_of(front):
+        assert seen["raw"]["x-forwarded-port"] == str(port), seen
+        assert (seen["port"], seen["host"]) == (port, f"{name}:{port}"), seen
+    else:
+        assert seen["raw"]["x-forwarded-port"] is None, seen
+        assert (seen["port"], seen["host"]) == (1234, f"{name}:1234"), seen
+
+
+@pytest.mark.parametrize("front", ALL, indirect=True)
+def test_settings_apply_only_what_the_proxy_writes(front: Running) -> None:
+    """Each field the page applies comes from a header this proxy wrote, never from the
+    client: a client forges every forwarding header (and a Host port), and for each field
+    of the page's ``fields`` the header reached the app and its value is the proxy's.
+
+    lighttpd's page applied ``port`` and ``prefix``, which its config deletes and never
+    writes (the port then came from the client's Host); Apache, Caddy and Traefik wrote
+    the Host's port as X-Forwarded-Port.
+    """
+    fields = fields_of(front)
+    port = front.ports.port
+    path = "/app/echo" if "prefix" in fields else "/echo"
+    forged = [*forge_all("http"), ("Host", "127.0.0.1:1234")]
+    reply = fetch(front.url(path), forged, source="127.0.0.5")
+    assert reply.status == 200, f"GET {path}: {reply.status}: this proxy strips no prefix"
+    seen = reply.json
+    assert unwritten_fields(seen, fields) == [], seen
+    truth = {
+        "for": seen["client"] == "127.0.0.5",
+        "proto": seen["scheme"] == "http",
+        "host": seen["host"].rpartition(":")[0] == "127.0.0.1",
+        "port": seen["port"] == port,
+        "prefix": seen["prefix"] == "/app",
+    }
+    assert [field for field in fields if not truth[field]] == [], seen

@@ -1,4 +1,5 @@
-"""Wrapping Django's ASGI application (instead of the MIDDLEWARE entry: use one)."""
+"""The ASGI entry point (``uvicorn django_site.asgi:application --no-proxy-headers``):
+Django's own, not wrapped, since trustproxy runs from MIDDLEWARE."""
 
 from __future__ import annotations
 
@@ -6,10 +7,6 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from trustproxy import ASGIMiddleware
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_site.settings")
 
-application = ASGIMiddleware(
-    get_asgi_application(), trusted="loopback", fields=("for", "proto", "host", "prefix")
-)
+application = get_asgi_application()

@@ -1,5 +1,6 @@
 """A minimal Django project behind a proxy.  The trustproxy part is MIDDLEWARE and
-TRUSTPROXY; the rest is what any project has."""
+TRUSTPROXY; the rest is what any project has.  wsgi.py and asgi.py stay Django's own:
+trustproxy must run once (see wsgi_wrapped.py for the other way)."""
 
 SECRET_KEY = "recipe-only-not-a-secret"
 DEBUG = False
@@ -16,6 +17,8 @@ MIDDLEWARE = [
     "trustproxy.django.TrustProxyMiddleware",
 ]
 TRUSTPROXY = {
-    "trusted": ["loopback"],
+    # The address the proxy (nginx on this machine) connects from; not all of loopback,
+    # which would let any local process name its own client.
+    "trusted": ["127.0.0.1"],
     "fields": ["for", "proto", "host", "prefix"],
 }

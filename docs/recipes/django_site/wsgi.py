@@ -1,4 +1,6 @@
-"""Wrapping Django's WSGI application (instead of the MIDDLEWARE entry: use one)."""
+"""The WSGI entry point (``gunicorn django_site.wsgi``): Django's own, not wrapped, since
+trustproxy runs from MIDDLEWARE.  Wrapping it too would apply the headers twice: the
+middleware would take the wrapper's client for its peer and add the prefix again."""
 
 from __future__ import annotations
 
@@ -6,10 +8,6 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from trustproxy import WSGIMiddleware
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_site.settings")
 
-application = WSGIMiddleware(
-    get_wsgi_application(), trusted="loopback", fields=("for", "proto", "host", "prefix")
-)
+application = get_wsgi_application()
