@@ -300,6 +300,10 @@ INVALID: list[tuple[str, bytes, int, str]] = [
     ("v1-ipv6-nine-groups", v1("TCP6", "1:2:3:4:5:6:7:8:9", "::1", 1, 2), 26, "source address"),
     ("v1-ipv6-bad-tail", v1("TCP6", "::ffff:1.2.3.04", "::1", 1, 2), 25, "source address"),
     ("v1-ipv6-tail-not-last", v1("TCP6", "::1.2.3.4:5", "::1", 1, 2), 20, "source address"),
+    # Found by fuzz_proxy_protocol.py: a wrong byte further on hid an earlier one.
+    ("v1-ipv6-dot-first", b"PROXY TCP6 .=.0.1 ::1 1 2\r\n", 11, "source address"),
+    ("v1-ipv6-five-digits-then-nul", b"PROXY TCP6 ::ffff2\x00 ::1 1 2\r\n", 17, "source address"),
+    ("v1-ipv6-bad-quad-then-junk", b"PROXY TCP6 ::ffff:524.0.0.1R ::1 1 2\r\n", 21, "source"),
     ("v1-port-leading-zero", v1("TCP4", "1.2.3.4", "5.6.7.8", "01", 2), 28, "source port"),
     ("v1-port-65536", v1("TCP4", "1.2.3.4", "5.6.7.8", 65536, 2), 31, "source port"),
     ("v1-port-six-digits", v1("TCP4", "1.2.3.4", "5.6.7.8", 1, 100000), 34, "destination port"),
@@ -338,7 +342,8 @@ INVALID: list[tuple[str, bytes, int, str]] = [
     ("v2-tlv-overrun-huge", v2(addresses=BLOCK + b"\x04\xff\xff"), 29, "overruns"),
     ("v2-ssl-sub-overrun", _v2_with((0x20, ssl(1, 0) + b"\x21\x00\x09TLSv1.3")), 37, "overruns"),
     ("v2-ssl-sub-cut", _v2_with((0x20, ssl(1, 0) + b"\x21")), 36, "cut short"),
-    ("v2-ssl-short", _v2_with((0x20, b"\x01\x00\x00\x00")), 31, "shorter than"),
+    ("v2-ssl-short", _v2_with((0x20, b"\x01\x00\x00\x00")), 29, "shorter than"),
+    ("v2-ssl-empty-last", _v2_with((0x20, b"")), 29, "shorter than"),  # found by the fuzzer
     ("v2-crc-mismatch", _bad_crc(), 31, "CRC32C does not match"),
     ("v2-crc-length", _v2_with((0x03, b"\x00\x00\x00")), 29, "not 4 bytes"),
     ("v2-unique-id-129", _v2_with((0x05, b"u" * 129)), 29, "over 128"),

@@ -210,7 +210,7 @@ def _vendor_text(value: bytes) -> bool:
 
 def _read_ssl(block: bytes, offset: int, value: bytes) -> SSLInfo:
     if len(value) < 5:
-        raise error("the SSL TLV is shorter than its 5 fixed bytes", block, offset)
+        raise error("the SSL TLV is shorter than its 5 fixed bytes", block, offset - 2)
     texts: list[Optional[str]] = [None] * 5  # VERSION, CN, CIPHER, SIG_ALG, KEY_ALG
     subs = []
     for kind, sub_offset, sub in _walk(block, offset + 5, offset + len(value)):

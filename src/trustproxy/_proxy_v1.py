@@ -156,21 +156,23 @@ def _bad_ipv6(token: bytes, complete: bool) -> int:
     """
     colon = token.rfind(b":")
     tail = token[colon + 1 :]
-    dotted = b"." in tail
-    if complete and _ipv6_ok(token) and (not dotted or _IPV4.fullmatch(tail)):
+    if complete and _ipv6_ok(token) and (b"." not in tail or _IPV4.fullmatch(tail)):
         return -1
+    bad = []
     for i, byte in enumerate(token):
         if byte not in _IPV6_BYTES or i == _IPV6_MAX:
-            return i
-    bad = []
-    zero = _leading_zero(tail) if dotted else -1
+            bad.append(i)
+            break
+    usable = token[: bad[0]] if bad else token  # which may be wrong earlier still
+    colon = usable.rfind(b":")
+    zero = _leading_zero(usable[colon + 1 :]) if b"." in usable[colon + 1 :] else -1
     if zero >= 0:
         bad.append(colon + 1 + zero)
-    if not _viable(token):  # the first byte after which no IPv6 text can follow
-        low, high = 0, len(token)  # token[:low] is viable, token[:high] is not
+    if not _viable(usable):  # the first byte after which no IPv6 text can follow
+        low, high = 0, len(usable)  # usable[:low] is viable, usable[:high] is not
         while high - low > 1:
             middle = (low + high) // 2
-            low, high = (middle, high) if _viable(token[:middle]) else (low, middle)
+            low, high = (middle, high) if _viable(usable[:middle]) else (low, middle)
         bad.append(high - 1)
     if bad:
         return min(bad)
