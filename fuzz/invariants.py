@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import struct
 from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
+
+import proxy_encoder
 
 from trustproxy import (
     APPLIED,
@@ -36,6 +39,7 @@ from trustproxy._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from trustproxy._resolve import MAX_HOPS
 from trustproxy._values import MAX_HOST_LENGTH, host_port, valid_prefix, valid_scheme
 from trustproxy.asgi import ASGIMiddleware
+from trustproxy.proxy_protocol import MAX_LENGTH, ProxyHeader, parse
 
 
 class Broken(AssertionError):
@@ -464,6 +468,116 @@ def check_forwarded(data: bytes) -> None:
         check_result(resolver, result, "127.0.0.1", values, "http", "app.example", 80, "")
 
 
+# --- PROXY protocol --------------------------------------------------------------------------
+
+
+def proxy_input(data: bytes) -> bytes:
+    """Turn fuzz bytes into a likely PROXY header, so the fuzzer gets past the signature.
+
+    The first byte picks: raw bytes, ``PROXY `` + the rest, the version 2 signature + the
+    rest, or a version 2 PROXY header (family byte from the input) whose length covers
+    the rest exactly, so that the rest is read as addresses and TLVs.
+    """
+    if not data:
+        return data
+    mode, rest = data[0] % 4, data[1:]
+    if mode == 0:
+        return rest
+    if mode == 1:
+        return b"PROXY " + rest
+    if mode == 2:
+        return proxy_encoder.SIGNATURE + rest
+    family, body = rest[:1] or b"\x11", rest[1:]
+    return proxy_encoder.SIGNATURE + b"\x21" + family + struct.pack("!H", len(body)) + body
+
+
+def _reencode(header: ProxyHeader) -> Optional[bytes]:
+    """The header written again by the tests' own encoder (None where that is lossy)."""
+
+    def mapped(text: Optional[str]) -> str:  # IPv4 text in an INET6 header was mapped
+        assert text is not None
+        return f"::ffff:{text}" if "." in text and header.family == "INET6" else text
+
+    if header.version == 1:
+        if header.family == "UNSPEC":
+            return b"PROXY UNKNOWN\r\n"
+        protocol = "TCP4" if header.family == "INET" else "TCP6"
+        return proxy_encoder.v1(protocol, mapped(header.source), mapped(header.destination),
+                                header.source_port, header.destination_port)  # fmt: skip
+    if header.command == "LOCAL" or header.family == "UNIX":
+        return None
+    addresses = b""
+    if header.family != "UNSPEC":
+        assert header.source_port is not None and header.destination_port is not None
+        addresses = proxy_encoder.inet(mapped(header.source), mapped(header.destination),
+                                       header.source_port, header.destination_port)  # fmt: skip
+    return proxy_encoder.v2(
+        family=header.family,
+        transport=header.transport,
+        addresses=addresses,
+        tlvs=[(item.type, item.value) for item in header.tlvs],
+    )
+
+
+def _require_refused(data: bytes, message: str) -> None:
+    try:
+        parse(data)
+    except HeaderError:
+        return
+    raise Broken(f"{data!r}: {message}")
+
+
+def check_proxy_header(data: bytes) -> None:
+    """One input through ``proxy_protocol.parse``.
+
+    Only ``None``, a result or :class:`HeaderError` come out.  An error is final: no
+    bytes added after can make the input valid; and for version 1 and the fixed part of
+    version 2 it is raised at the offending byte, the bytes before it needing more.
+    ``None`` is only for a short input.  A result used at most the input, reads the
+    same from exactly its bytes and ``None`` from fewer, has canonical addresses, and the
+    tests' encoder writes it back: byte for byte for version 2, to an equal header for
+    version 1.
+    """
+    try:
+        result = parse(data)
+    except HeaderError as error:
+        position = error.position
+        require(0 <= position < len(error.text), f"position {position} of {error.text!r}")
+        require(len(error.text) <= MAX_LENGTH, f"error text of {len(error.text)} bytes")
+        if data[:1] == b"P" or position < 14:
+            # Decided at the offending byte: the bytes before it still needed more.
+            require(parse(data[:position]) is None, f"refused before position {position}")
+            _require_refused(data[: position + 1], f"accepted up to position {position}")
+        for more in (b"\r\n", bytes(300)):
+            _require_refused(data + more, f"{more!r} after a refused header made it valid")
+        return
+    if result is None:
+        require(len(data) < MAX_LENGTH, f"None for {len(data)} bytes")
+        return
+    header, consumed = result
+    require(0 < consumed <= len(data), f"consumed {consumed} of {len(data)}")
+    require(parse(data[:consumed]) == result, "the header alone reads differently")
+    for shorter in {consumed - 1, consumed // 2}:
+        require(parse(data[:shorter]) is None, f"a {shorter}-byte prefix is not None")
+    for text in (header.source, header.destination):
+        if text is not None:
+            address = ipaddress.ip_address(text)
+            require(str(address) == text, f"{text!r} is not canonical")
+            require(getattr(address, "ipv4_mapped", None) is None, f"{text!r} not folded")
+    for port in (header.source_port, header.destination_port):
+        require(port is None or 0 <= port <= 65535, f"port {port}")
+    again = _reencode(header)
+    if again is not None:
+        reparsed = parse(again)
+        require(reparsed is not None and reparsed.header == header, "re-encoding differs")
+        if header.version == 2:
+            require(again == bytes(data[:consumed]), "version 2 re-encodes to other bytes")
+
+
+def check_proxy_protocol(data: bytes) -> None:
+    check_proxy_header(proxy_input(data))
+
+
 #: Harness name -> the function its fuzzer calls with each input.
 CHECKS = {
     "forwarded": check_forwarded,
@@ -471,4 +585,5 @@ CHECKS = {
     "host": check_host_value,
     "prefix": check_prefix_value,
     "resolve": check_resolve,
+    "proxy_protocol": check_proxy_protocol,
 }
