@@ -1,7 +1,8 @@
 """What each proxy middleware adds per request, on the traffic a real server sees.
 
     PYTHONPATH=src python3 benchmarks/bench.py [--rounds 15] [--number 2000] [--quick]
-                                               [--only wsgi|asgi] [--json] [--profile]
+                                               [--only wsgi|asgi] [--clock cpu|wall]
+                                               [--json] [--profile] [--combine RUN.json ...]
 
 The one runner for the in-process benchmarks (``bench_wsgi.py`` and ``bench_asgi.py``
 run it for one interface).  WSGI middleware is measured against werkzeug's ``ProxyFix``
@@ -14,17 +15,20 @@ measured beside it.
 
 How it is timed:
 
-* For every contender, every round builds a fresh batch of ``--number`` requests (before
-  the clock starts), then times one pass over it.  A middleware edits the environ or
-  scope it is given, so every contender gets its own batch, built the same way.
+* For every contender, every round builds ``--number`` fresh requests, in chunks of 50
+  (two for 90 KB headers) so that what the middleware reads is still in the CPU caches,
+  as in a server that has just parsed it, and times each pass over a chunk.  Building is
+  never timed.  A middleware edits the environ or scope it is given, so every contender
+  gets its own requests, built the same way.
 * Every round runs every row, and within a row every contender, in an order that rotates
   each round: all of them see the same machine, in turns.
 * The figure for a contender is the median over rounds of (its time per request - the
-  bare app's time per request in the same round, on a batch of the same shape): the
+  bare app's time per request in the same round, on requests of the same shape): the
   *added* cost.  The quartiles over rounds are printed beside it.
-* The garbage collector stays on, as in a server; the prebuilt batch is frozen
+* The garbage collector stays on, as in a server; each prebuilt chunk is frozen
   (``gc.freeze``) before the clock starts so that collections do not walk it and bill it
-  to whichever contender allocates most.
+  to whichever contender allocates most.  Python's adaptive interpreter is warmed up on
+  every contender before the first round.
 
 "Memos off" is trustproxy with every memo of request values disabled (see
 :func:`memos_off`): the speed left is the path's, not remembering's.  The targets are
@@ -36,6 +40,7 @@ machine, so read them side by side, and run it on a quiet machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import gc
 import importlib
@@ -55,7 +60,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import traffic
 from hypercorn.middleware.proxy_fix import ProxyFixMiddleware as HypercornProxyFix
@@ -112,9 +117,15 @@ class DoNothingASGI:
         await self.app(scope, receive, send)
 
 
+#: What the runs are timed with: this thread's CPU time by default (time spent waiting
+#: for a CPU that another process holds is not counted, so a shared machine's load moves
+#: the figures far less), or the wall clock (``--clock wall``).
+CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.thread_time, "wall": time.perf_counter}
+clock = CLOCKS["cpu"]
+
+
 def run_wsgi(app: Any, environs: Sequence[dict[str, Any]]) -> float:
     """Seconds per request for one pass over ``environs``."""
-    clock = time.perf_counter
     begin = clock()
     for environ in environs:
         app(environ, start_response)
@@ -123,7 +134,6 @@ def run_wsgi(app: Any, environs: Sequence[dict[str, Any]]) -> float:
 
 def run_asgi(app: Any, scopes: Sequence[dict[str, Any]]) -> float:
     """Seconds per request for one pass over ``scopes`` (no event loop: nothing awaits)."""
-    clock = time.perf_counter
     begin = clock()
     for scope in scopes:
         coroutine = app(scope, receive, send)
@@ -470,22 +480,29 @@ def targets(only: Optional[str]) -> list[Target]:
 # --- running -----------------------------------------------------------------------------
 
 
-def batch(load: traffic.Traffic, row: Row, contender: Contender, number: int) -> list[Any]:
-    n = max(5, round(number * contender.shape.batch_scale * contender.scale))
-    build = load.wsgi if row.interface == "wsgi" else load.asgi
-    return build(contender.shape, row.mode, n)
-
-
 def time_one(
     load: traffic.Traffic, row: Row, contender: Contender, number: int, module_off: ModuleMemosOff
 ) -> float:
-    inputs = batch(load, row, contender, number)
+    """Seconds per request over about ``number`` requests (scaled for the contender).
+
+    Built and timed in chunks small enough to stay in the CPU caches: a server calls the
+    app right after building the environ or scope, while it is still hot.  A batch of
+    thousands built ahead would bill every contender for cache misses no server has.
+    """
+    shape = contender.shape
+    n = max(5, round(number * shape.batch_scale * contender.scale))
+    build = load.wsgi if row.interface == "wsgi" else load.asgi
     run = run_wsgi if row.interface == "wsgi" else run_asgi
-    gc.freeze()  # the batch is not the contender's garbage
-    if contender.memos is False:
-        with module_off:
-            return run(contender.app, inputs)
-    return run(contender.app, inputs)
+    app = contender.app
+    total = 0.0
+    done = 0
+    with module_off if contender.memos is False else contextlib.nullcontext():
+        while done < n:
+            inputs = build(shape, row.mode, min(shape.chunk, n - done))
+            gc.freeze()  # the chunk is not the contender's garbage
+            total += run(app, inputs) * len(inputs)
+            done += len(inputs)
+    return total / done
 
 
 def check_memos_off(load: traffic.Traffic, row: Row, contender: Contender) -> None:
@@ -625,6 +642,7 @@ def describe(rounds: int, number: int, load: traffic.Traffic) -> dict[str, Any]:
         "hypercorn": version("hypercorn"),
         "cpus": os.cpu_count(),
         "rounds": rounds,
+        "clock": "thread CPU time" if clock is time.thread_time else "wall clock",
         "number": number,
         "clients": len(load.clients),
         "ipv6_share": round(v6 / len(load.clients), 3),
@@ -636,13 +654,16 @@ def format_report(meta: dict[str, Any], found: dict[str, Any]) -> str:
         f"trustproxy {meta['trustproxy']} ({meta['commit']}), python {meta['python']},"
         f" werkzeug {meta['werkzeug']}, uvicorn {meta['uvicorn']},"
         f" hypercorn {meta['hypercorn']}, {meta['cpus']} cpus",
-        f"{meta['rounds']} rounds x {meta['number']:,} requests per contender;"
+        f"{meta['rounds']} rounds x {meta['number']:,} requests per contender, {meta['clock']};"
         f" {meta['clients']:,} clients ({meta['ipv6_share']:.0%} IPv6);"
         f" load average {meta['load_before']} before, {meta['load_after']} after;"
         f" max RSS {meta['max_rss_mib']} MiB",
         "added µs = median over rounds of (contender - bare app, same round);"
         " [quartiles]; ratio of medians",
     ]
+    if "runs" in meta:
+        lines[1] = f"median of {meta['runs']} runs, each " + lines[1]
+        lines[2] = "added µs = median of the runs' medians; [lowest - highest run]; ratio of those"
     for row in found["rows"]:
         lines += ["", row["title"]]
         for entry in row["contenders"]:
@@ -655,12 +676,52 @@ def format_report(meta: dict[str, Any], found: dict[str, Any]) -> str:
                 text += f"  {entry['ratio']:6.2f}x {entry['versus']}"
             lines.append(text)
     lines += ["", "Core v2 targets (issue 11), ratios of added cost in this run"]
+    if "runs" in meta:
+        lines[-1] += " (medians of the runs)"
     for goal in found["targets"]:
         verdict = "met" if goal["met"] else "NOT MET"
         lines.append(
             f"  {goal['label']:<58} {goal['ratio']:6.2f}x  (<= {goal['limit']:.1f})  {verdict}"
         )
     return "\n".join(lines)
+
+
+def combine(paths: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Several ``--json`` runs as one: each figure the median of the runs' medians."""
+    runs = [json.loads(Path(path).read_text()) for path in paths]
+    meta = dict(runs[0]["meta"])
+    meta["runs"] = len(runs)
+    meta["load_before"] = "-".join(
+        str(f(r["meta"]["load_before"] for r in runs)) for f in (min, max)
+    )
+    meta["load_after"] = "-".join(str(f(r["meta"]["load_after"] for r in runs)) for f in (min, max))
+    meta["max_rss_mib"] = max(r["meta"]["max_rss_mib"] for r in runs)
+    meta["commit"] = ", ".join(sorted({r["meta"]["commit"] for r in runs}))
+    figures: dict[tuple[str, str], list[float]] = {}
+    for run in runs:
+        for row in run["rows"]:
+            for entry in row["contenders"]:
+                figures.setdefault((row["key"], entry["name"]), []).append(entry["us"])
+    rows_out = []
+    for row in runs[0]["rows"]:
+        contenders = []
+        for entry in row["contenders"]:
+            values = figures[(row["key"], entry["name"])]
+            combined = {**entry, "us": median(values), "quartiles": [min(values), max(values)],
+                        "samples": values}  # fmt: skip
+            contenders.append(combined)
+        us = {entry["name"]: entry["us"] for entry in contenders}
+        for entry in contenders:
+            if "versus" in entry:
+                entry["ratio"] = ratio(entry["us"], us[entry["versus"]])
+        rows_out.append({**row, "contenders": contenders})
+    by_key = {row["key"]: {e["name"]: e["us"] for e in row["contenders"]} for row in rows_out}
+    targets_out = []
+    for goal in runs[0]["targets"]:
+        us = by_key[goal["row"]]
+        value = ratio(us[goal["numerator"]], us[goal["denominator"]])
+        targets_out.append({**goal, "ratio": value, "met": bool(value <= goal["limit"])})
+    return meta, {"rows": rows_out, "targets": targets_out}
 
 
 # --- the profile -------------------------------------------------------------------------
@@ -783,9 +844,17 @@ def profile(load: traffic.Traffic, number: int, only: Optional[str]) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (15)")
-    parser.add_argument("--number", type=int, default=2000, help="requests per batch (2000)")
+    parser.add_argument(
+        "--number", type=int, default=2000, help="requests per contender and round (2000)"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 3 rounds of 100 requests, 20,000 clients"
+    )
+    parser.add_argument(
+        "--clock",
+        choices=tuple(CLOCKS),
+        default="cpu",
+        help="time with this thread's CPU time (default) or the wall clock",
     )
     parser.add_argument("--only", choices=("wsgi", "asgi"), help="one interface only")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -794,7 +863,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         action="store_true",
         help="print cProfile call counts per request instead of timing",
     )
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        metavar="JSON",
+        help="report several --json runs as one (medians of their medians)",
+    )
     args = parser.parse_args(argv)
+    if args.combine:
+        meta, found = combine(args.combine)
+        print(
+            json.dumps({"meta": meta, **found}, indent=1)
+            if args.json
+            else format_report(meta, found)
+        )
+        return 0
+    global clock
+    clock = CLOCKS[args.clock]
     rounds, number, clients = args.rounds, args.number, traffic.CLIENTS
     if args.quick:
         rounds, number, clients = 3, 100, 20_000
