@@ -1,6 +1,6 @@
 """ASGI: instructions each middleware adds per request, counted by valgrind's callgrind.
 
-Run:  PYTHONPATH=src python benchmarks/icount_asgi.py [--requests 5000]
+Run:  PYTHONPATH=src python benchmarks/icount_asgi.py [--requests 5000] [--scenarios NAME ...]
 
 Wall-clock benchmarks (``bench_asgi.py``) move with whatever else the machine is doing;
 instruction counts do not.  For each contender and scenario this runs the same script
@@ -76,6 +76,7 @@ def per_request(contender: str, scenario: str, requests: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=SCENARIOS)
     parser.add_argument("--child", nargs=3, metavar=("CONTENDER", "SCENARIO", "N"))
     args = parser.parse_args()
     if args.child:
@@ -84,7 +85,7 @@ def main() -> None:
         return
     callgrind.require_valgrind()
     print(f"python {sys.version.split()[0]}; instructions added per request, N={args.requests}")
-    for scenario in SCENARIOS:
+    for scenario in args.scenarios:
         bare = per_request("bare", scenario, args.requests)
         added = {name: per_request(name, scenario, args.requests) - bare for name in CONTENDERS}
         reference = added["uvicorn"]
