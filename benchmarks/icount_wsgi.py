@@ -1,13 +1,17 @@
 """WSGI: instructions each middleware adds per request, counted by valgrind's callgrind.
 
-Run:  python benchmarks/icount_wsgi.py [--requests 5000]
+Run:  PYTHONPATH=src python3 benchmarks/icount_wsgi.py [--requests 5000] [--scenarios NAME ...]
 
 Wall-clock benchmarks (``bench_wsgi.py``) move with whatever else the machine is doing;
 instruction counts do not.  For each contender and scenario this runs the same script
 under ``valgrind --tool=callgrind`` twice, with 0 and with N requests, and reports
 ``(count(N) - count(0)) / N`` minus the same figure for the bare app: the instructions
-the middleware adds per request.  Instructions are not time (cache misses and branch
-mispredictions are not counted), so read these beside the wall-clock figures.
+the middleware adds per request.  The requests come from ``traffic.py`` (``one-hop``: a
+copy of one prepared environ; ``one-hop-repeated``: one client, every environ built afresh
+as gunicorn builds it; ``one-hop-new``: a new client each time, fresh strings; all five
+fields); building them is counted for the bare app too, so it cancels out.  Instructions
+are not time (cache misses and branch mispredictions are not counted), so read these
+beside the wall-clock figures.
 
 Needs ``valgrind`` (Debian package) and the real interpreter binary: a launcher script
 (such as a pyenv shim) would be measured instead of Python.
@@ -22,44 +26,47 @@ from pathlib import Path
 import callgrind
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("no-headers", "one-hop", "one-hop-cold", "forwarded")
+# Clients drawn for the "new" scenario: more than any cache holds, fewer than valgrind
+# would take long to draw.
+POOL = 20_000
+SCENARIOS = ("no-headers", "one-hop", "one-hop-repeated", "one-hop-new", "forwarded")
 CONTENDERS = ("werkzeug", "trustproxy", "trustproxy-proxyfix")
 
 
 def child(contender: str, scenario: str, requests: int) -> None:
     """Run ``requests`` requests through one contender (inside valgrind)."""
     sys.path.insert(0, str(HERE))
-    import bench_wsgi as bench
+    import bench
+    import traffic
     from werkzeug.middleware.proxy_fix import ProxyFix as WerkzeugProxyFix
 
     import trustproxy
 
     five = ("for", "proto", "host", "port", "prefix")
-    app = bench.app
+    app = bench.wsgi_app
     target = {
         "bare": app,
         "werkzeug": WerkzeugProxyFix(app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1),
-        "trustproxy": trustproxy.WSGIMiddleware(app, fields=five),
+        "trustproxy": trustproxy.WSGIMiddleware(app, trusted=traffic.PEER, fields=five),
         "trustproxy-forwarded": trustproxy.WSGIMiddleware(
-            app, headers="forwarded", fields=("for", "proto", "host")
+            app, trusted=traffic.PEER, headers="forwarded", fields=("for", "proto", "host")
         ),
         "trustproxy-proxyfix": trustproxy.ProxyFix(
             app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1
         ),
     }[contender]
-    if scenario == "one-hop-cold":
-        clients = bench.cycle_clients(200_000)
-        environs = [next(clients) for _ in range(requests)]
-    else:
-        extra = {
-            "no-headers": {},
-            "one-hop": {**bench.FIVE, "HTTP_X_FORWARDED_FOR": "203.0.113.9"},
-            "forwarded": {"HTTP_FORWARDED": 'for=203.0.113.9;proto=https;host="example.com"'},
-        }[scenario]
-        environ = {**bench.BASE, **extra}
-        environs = [environ.copy() for _ in range(requests)]
+    shape, mode = {
+        "no-headers": (traffic.NO_HEADERS, traffic.REPEATED),
+        "one-hop": (traffic.FIVE, traffic.IDENTICAL),
+        "one-hop-repeated": (traffic.FIVE, traffic.REPEATED),
+        "one-hop-new": (traffic.FIVE, traffic.NEW),
+        "forwarded": (traffic.FORWARDED, traffic.IDENTICAL),
+    }[scenario]
+    # The same pool, batch and client sequence in every child: building the requests
+    # costs the bare app's run as much as the contender's, so it cancels out.
+    environs = traffic.Traffic(POOL).wsgi(shape, mode, requests)
     for environ in environs:
-        target(environ, None)
+        target(environ, bench.start_response)
 
 
 def per_request(contender: str, scenario: str, requests: int) -> float:
@@ -69,6 +76,7 @@ def per_request(contender: str, scenario: str, requests: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=SCENARIOS)
     parser.add_argument("--child", nargs=3, metavar=("CONTENDER", "SCENARIO", "N"))
     args = parser.parse_args()
     if args.child:
@@ -77,7 +85,7 @@ def main() -> None:
         return
     callgrind.require_valgrind()
     print(f"python {sys.version.split()[0]}; instructions added per request, N={args.requests}")
-    for scenario in SCENARIOS:
+    for scenario in args.scenarios:
         bare = per_request("bare", scenario, args.requests)
         names = ("trustproxy-forwarded",) if scenario == "forwarded" else CONTENDERS
         added = {name: per_request(name, scenario, args.requests) - bare for name in names}
