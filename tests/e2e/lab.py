@@ -34,6 +34,10 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 LIVE: list[Proc] = []
 
 
+#: Every port :func:`free_port` has handed out in this process.
+_HANDED_OUT: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """An ephemeral port the kernel just handed out (other sessions run servers too).
 
@@ -41,9 +45,17 @@ def free_port(host: str = "127.0.0.1") -> int:
     in a rotating order, so a clash within that window is unlikely.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    # The kernel may hand the same port out again once the probing socket is closed (a
+    # proxy's plain and TLS listeners once got one port: nginx "duplicate listen"), so a
+    # port is never handed out twice in one test run.
+    for _ in range(100):
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("the kernel keeps handing out ports already in use by this run")
 
 
 def free_port_pair() -> int:
