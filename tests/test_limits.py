@@ -396,10 +396,7 @@ def test_limit_repeated_lines_core(family: str, peer: str) -> None:
 @pytest.mark.parametrize("peer", [PROXY, "198.51.100.1"], ids=["trusted-peer", "untrusted-peer"])
 def test_limit_repeated_lines_asgi(family: str, peer: str) -> None:
     def scope(lines: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-        return {
-            "type": "http", "client": (peer, 1), "server": ("app.example", 80),
-            "scheme": "http", "root_path": "", "path": "/", "headers": lines,
-        }  # fmt: skip
+        return {**builders.scope(peer, peer_port=1, path="/"), "headers": lines}
 
     def app(scope: Any, receive: Any, send: Any) -> Any:
         return None
