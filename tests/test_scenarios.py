@@ -16,8 +16,8 @@ the row's outcome in its own terms:
 - a refusal (conflict; unresolved with ``strict``): 400 without calling the application,
   a ``websocket.close`` with code 1008 on a websocket scope.
 
-Every row runs everywhere: the whole module takes about a minute on one core (Django
-ASGI is the slowest leg), so no subset is needed.
+Every row runs everywhere, no subset: the module (6 legs x 1,017 rows) takes 12-20 s
+on this machine's shared cores; Django ASGI, the slowest leg, about 7 s of it.
 """
 
 from __future__ import annotations
