@@ -140,8 +140,11 @@ def check_resolution(result: Resolution, row: Scenario) -> None:
         unmatched.remove(entry)
     assert unmatched == [], result.ignored
     assert ("for" in result.applied) == expected.forwarded, result.applied
-    if result.status != trustproxy.APPLIED:
+    if result.status != trustproxy.APPLIED or not touched(row):
         assert result.applied == ()
+    if expected.forwarded:
+        # The walk stops at the client: it is the last hop of the trail.
+        assert result.hops[-1].address == expected.client, result.hops
     if result.status == trustproxy.CONFLICT:
         assert "disagree" in result.reason or "different clients" in result.reason
     if result.status == trustproxy.UNTRUSTED_PEER:

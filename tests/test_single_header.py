@@ -30,6 +30,13 @@ def test_missing_header_applies_nothing() -> None:
     assert "no x-real-ip header" in result.reason
 
 
+@pytest.mark.parametrize(
+    "name", ["cf-connecting-ip", "True-Client-IP", "fastly-client-ip", "fly-client-ip"]
+)
+def test_any_header_name_is_read_in_lower_case(name: str) -> None:
+    assert Resolver(headers=name).header_names == (name.lower(),)
+
+
 def test_default_fields_for_a_single_header_are_for_only() -> None:
     assert Resolver(headers="x-real-ip").fields == frozenset({"for"})
 
