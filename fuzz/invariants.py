@@ -11,11 +11,16 @@ from __future__ import annotations
 import ipaddress
 import socket
 import struct
+import sys
+from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
 
 import proxy_encoder
 
+# The request builders shared with the tests and benchmarks (tests/builders.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import builders
 from trustproxy import (
     APPLIED,
     CONFLICT,
@@ -199,30 +204,9 @@ def run_asgi(middleware: Any, scope: dict[str, Any]) -> tuple[dict[str, Any], li
     return dict(_SEEN), sent
 
 
-def _octets(text: str) -> bytes:
-    # Header values are octets (RFC 9110 §5.5); text beyond latin-1 arrives as UTF-8.
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:
-        return text.encode("utf-8")
-
-
 def asgi_scope(peer: Optional[str], headers: list[tuple[str, str]]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/x",
-        "raw_path": b"/x",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"app.example")]
-        + [(n.lower().encode("latin-1"), _octets(v)) for n, v in headers],
-        "client": None if peer is None else (peer, 50000),
-        "server": ("app.example", 80),
-    }
+    # Header values are octets (RFC 9110 §5.5); text beyond latin-1 arrives as UTF-8.
+    return builders.scope(peer, headers)
 
 
 def check_asgi(
@@ -253,7 +237,7 @@ def check_asgi(
     hosts = [v for n, v in seen["headers"] if n == b"host"]
     require(hosts == [(result.host or "").encode("latin-1")], f"host lines {hosts}")
     require(seen["root_path"] == result.prefix, "prefix not written")
-    require(seen["path"] == seen["root_path"] + "/x", "path does not start with root_path")
+    require(seen["path"] == seen["root_path"] + builders.PATH, "path not below root_path")
     if "for" in result.applied:
         require(seen["client"][0] == result.client, "client not written")
 
@@ -363,21 +347,10 @@ def check_wsgi(
     resolver: Resolver, peer: Optional[str], values: tuple[Optional[str], ...], result: Resolution
 ) -> None:
     """The WSGI adapter writes exactly what the resolution says, and nothing else."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "REMOTE_PORT": "50000",
-        "wsgi.url_scheme": "http",
-        "HTTP_HOST": "app.example",
-        "SERVER_NAME": "app.example",
-        "SERVER_PORT": "80",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": "/",
-    }
-    if peer is not None:
-        environ["REMOTE_ADDR"] = peer
-    for name, value in zip(resolver.header_names, values):
-        if value is not None:
-            environ["HTTP_" + name.upper().replace("-", "_")] = value
+    lines = [
+        (name, value) for name, value in zip(resolver.header_names, values) if value is not None
+    ]
+    environ = builders.environ(peer, lines)
     before = dict(environ)
     answered: list[str] = []
     _SEEN.clear()

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import pytest
 
+import builders
 import trustproxy
 import trustproxy._warn
 from trustproxy.asgi import ORIGINAL_KEY, RESOLUTION_KEY, ASGIMiddleware, current
@@ -33,23 +34,22 @@ def make_scope(
     root_path: str = "",
     path: str = "/users",
 ) -> Scope:
-
-    scope: Scope = {
-        "type": kind,
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "scheme": scheme or ("ws" if kind == "websocket" else "http"),
-        "path": root_path + path,
-        "raw_path": (root_path + path).encode(),
-        "query_string": b"",
-        "root_path": root_path,
-        "headers": [(b"host", b"app.internal:8000"), *headers],
-        "client": client,
-        "server": ("10.1.1.1", 8000),
-        "state": {},
-    }
-    if kind == "http":
-        scope["method"] = "GET"
+    """A scope from tests/builders.py: Host ``app.internal:8000``, server
+    ``("10.1.1.1", 8000)``; the header lines are given as the server's bytes."""
+    scope = builders.scope(
+        None if client is None else client[0],
+        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers],
+        host="app.internal:8000",
+        port=8000,
+        prefix=root_path,
+        name="10.1.1.1",
+        peer_port=5000 if client is None else client[1],
+        path=path,
+        kind=kind,
+    )
+    if scheme is not None:
+        scope["scheme"] = scheme
+    scope["state"] = {}
     return scope
 
 

@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 import pytest
 
+import builders
 from trustproxy import (
     APPLIED,
     CONFLICT,
@@ -560,22 +561,9 @@ ATTACKS += [
 
 
 def _environ(attack: Attack) -> dict[str, Any]:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "REMOTE_ADDR": attack.peer,
-        "REMOTE_PORT": "50000",
-        "wsgi.url_scheme": "http",
-        "HTTP_HOST": "app.example",
-        "SERVER_NAME": "app.example",
-        "SERVER_PORT": "80",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": "/",
-    }
-    environ["HTTP_HOST"] = attack.request_host
-    for name, value in attack.lines:
-        key = "HTTP_" + name.upper().replace("-", "_")
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
-    return environ
+    return builders.environ(
+        attack.peer, attack.lines, host=attack.request_host, name="app.example", path="/"
+    )
 
 
 def _server_name(attack: Attack) -> str:
@@ -693,7 +681,7 @@ def test_attack_underscore_name_not_read_by_asgi() -> None:
     assert [hop.text for hop in seen["trustproxy.resolution"].hops] == [PROXY, CLIENT]
     alone = invariants.asgi_scope(PROXY, [("x_forwarded_for", FORGED)])
     seen, _ = invariants.run_asgi(middleware, alone)
-    assert seen["client"] == (PROXY, 50000)
+    assert seen["client"] == (PROXY, builders.PEER_PORT)
     assert "trustproxy.resolution" not in seen
 
 

@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+import builders
 from trustproxy import (
     ASGIMiddleware,
     ConfigError,
@@ -24,6 +25,34 @@ from trustproxy import (
 
 def _app(environ: Any, start_response: Any) -> list[bytes]:
     return []
+
+
+def client_through(built: object, peer: str, xff: str) -> Optional[str]:
+    """The client address ``built`` (a Resolver or a middleware, through its public entry
+    point) gives a request from ``peer`` carrying ``X-Forwarded-For: xff``: proof that a
+    configuration was not only accepted but compiled as meant."""
+    if isinstance(built, Resolver):
+        return built.resolve(peer, [("X-Forwarded-For", xff)]).client
+    seen: dict[str, Any] = {}
+    if isinstance(built, WSGIMiddleware):
+
+        def wsgi_app(environ: Any, start_response: Any) -> list[bytes]:
+            seen.update(environ)
+            return []
+
+        built.app = wsgi_app
+        list(built(builders.environ(peer, [("X-Forwarded-For", xff)]), lambda *a: None))
+        return seen.get("REMOTE_ADDR")
+    assert isinstance(built, ASGIMiddleware)
+
+    async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    built.app = asgi_app
+    coroutine = built(builders.scope(peer, [("X-Forwarded-For", xff)]), None, None)  # type: ignore[arg-type]
+    with pytest.raises(StopIteration):
+        coroutine.send(None)
+    return seen["client"][0]  # type: ignore[no-any-return]
 
 
 async def _asgi_app(scope: Any, receive: Any, send: Any) -> None:
@@ -89,8 +118,10 @@ def test_bad_trusted_entry(builder: str, trusted: Any, named: str) -> None:
 def test_star_needs_hops(builder: str, trusted: Any) -> None:
     with pytest.raises(ConfigError, match=r"'\*' needs hops"):
         BUILDERS[builder](trusted=trusted)
-    # The same entry with hops is a valid configuration.
-    assert BUILDERS[builder](trusted=trusted, hops=1) is not None
+    # The same entry with hops is a valid configuration: any peer is trusted, and the
+    # one hop read is the client.
+    built = BUILDERS[builder](trusted=trusted, hops=1)
+    assert client_through(built, "198.51.100.7", "203.0.113.9") == "203.0.113.9"
 
 
 @pytest.mark.parametrize("builder", list(BUILDERS), ids=list(BUILDERS))
@@ -217,7 +248,10 @@ def test_every_address_without_hops_is_refused_whatever_its_source(
     message = str(caught.value)
     assert f"every {family} address" in message
     assert "give hops=N" in message and "list your proxies" in message
-    assert ADAPTERS[builder](trusted=trusted, hops=1) is not None
+    # Accepted with hops, and compiled as written: a peer of that family is trusted.
+    peer = "198.51.100.7" if family == "IPv4" else "2001:db8::7"
+    built = ADAPTERS[builder](trusted=trusted, hops=1)
+    assert client_through(built, peer, "203.0.113.9") == "203.0.113.9"
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,14 @@ characters), and the trail of hops examined is checked against the chain.
 
 from __future__ import annotations
 
+import gc
 import itertools
+import weakref
 from typing import Any, Optional
 
 import pytest
 
+import builders
 from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, _values
 from trustproxy._forwarded import MAX_ELEMENT_LENGTH
 from trustproxy._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, MAX_LINES, TOO_LONG, nth_from_right
@@ -155,7 +158,8 @@ def test_limit_long_values_never_cached(field: str) -> None:
         resolver.resolve(peer, headers)
     kept = [
         *[key for key in resolver._memo or {} for part in key if _long(part)],
-        *[key for key in _address._cache if len(key) > _address.MAX_NODE_LENGTH],
+        # The walk hands the policy no item over MAX_ITEM_LENGTH (it stops at the marker).
+        *[key for key in resolver.policy._cache or {} if len(key) > MAX_ITEM_LENGTH],
         *[key for key in _values._host_cache if len(key) > _values.MAX_HOST_LENGTH],
         *[key for key in _values._prefix_cache if len(key) > _values.MAX_PREFIX_LENGTH],
     ]
@@ -177,19 +181,46 @@ def test_limit_single_header_long_value_not_cached() -> None:
     assert [k for k in _address._cache if len(k) > _address.MAX_NODE_LENGTH] == []
 
 
+def test_limit_nodes_over_the_address_limit_never_cached() -> None:
+    """A node longer than the address limit but within the item limit reaches the address
+    parser whole (with a callable trust entry the policy caches nothing, so the parser's
+    own cache is the one in use) and is never cached: the cache would keep it alive."""
+    resolver = Resolver(trusted=["loopback", lambda address: False])
+    assert _address.MAX_NODE_LENGTH + 12 < MAX_ITEM_LENGTH
+    for i in range(50):
+        item = f"{i:02}" + "1" * (_address.MAX_NODE_LENGTH + 10)
+        result = resolver.resolve(PROXY, {"X-Forwarded-For": f"{CLIENT}, {item}"})
+        assert result.status == UNRESOLVED
+        assert result.hops[-1].text == item  # read whole, not cut by the scanner
+    assert [key for key in _address._cache if len(key) > _address.MAX_NODE_LENGTH] == []
+
+
+class Environ(dict):  # type: ignore[type-arg]
+    """An environ that can be watched with a weak reference."""
+
+
 def test_limit_wsgi_middleware_keeps_nothing_per_request() -> None:
+    """Nothing of a request outlives it in the middleware: no attribute is added or
+    rebound, and no environ is kept alive (memos keep checked values, never the
+    request)."""
+    seen: list[str] = []
+
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ["REMOTE_ADDR"])
         return []
 
-    middleware = WSGIMiddleware(app)
-    before = dict(vars(middleware))
+    middleware = WSGIMiddleware(app, fields="for,proto,host,port,prefix")
+    before = {name: id(value) for name, value in vars(middleware).items()}
+    watched = []
     for i in range(100):
-        environ: dict[str, Optional[str]] = {
-            "REMOTE_ADDR": PROXY,
-            "HTTP_X_FORWARDED_FOR": f"198.51.100.{i}",
-        }
+        environ = Environ(builders.environ(PROXY, [("X-Forwarded-For", f"198.51.100.{i}")]))
         middleware(environ, lambda *a: None)
-    assert vars(middleware) == before
+        watched.append(weakref.ref(environ))
+        del environ
+    gc.collect()
+    assert seen == [f"198.51.100.{i}" for i in range(100)]
+    assert {name: id(value) for name, value in vars(middleware).items()} == before
+    assert [ref for ref in watched if ref() is not None] == []
 
 
 @pytest.mark.parametrize("junk", [0, 100_000], ids=["no-junk", "100k-elements"])
@@ -365,10 +396,7 @@ def test_limit_repeated_lines_core(family: str, peer: str) -> None:
 @pytest.mark.parametrize("peer", [PROXY, "198.51.100.1"], ids=["trusted-peer", "untrusted-peer"])
 def test_limit_repeated_lines_asgi(family: str, peer: str) -> None:
     def scope(lines: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-        return {
-            "type": "http", "client": (peer, 1), "server": ("app.example", 80),
-            "scheme": "http", "root_path": "", "path": "/", "headers": lines,
-        }  # fmt: skip
+        return {**builders.scope(peer, peer_port=1, path="/"), "headers": lines}
 
     def app(scope: Any, receive: Any, send: Any) -> Any:
         return None

@@ -13,8 +13,9 @@ from typing import Any, Optional, Union
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+import builders
 import trustproxy
-from scenarios import (
+from scenarios.x_forwarded import (
     ACCEPTED_FORMS,
     INVALID_FORMS,
     INVALID_HOSTS,
@@ -24,7 +25,6 @@ from scenarios import (
     PROXY_FORMS,
     VALID_HOSTS,
     VALID_PREFIXES,
-    server_name,
 )
 from trustproxy import Resolution, TrustPolicy, WSGIMiddleware
 from trustproxy._address import parse_address, parse_node
@@ -138,18 +138,10 @@ def environ_for(
     peer: Optional[str], request: tuple[str, Optional[str], Optional[str], str], lines: Lines
 ) -> Environ:
     scheme, host, port, prefix = request
-    environ: Environ = {"wsgi.url_scheme": scheme, "SERVER_NAME": "app.example"}
-    environ["SCRIPT_NAME"] = prefix
-    if peer is not None:
-        environ["REMOTE_ADDR"] = peer
-    if host is not None:
-        environ["HTTP_HOST"] = host
-    if port is not None:
-        environ["SERVER_PORT"] = port
-    for name, value in lines:
-        key = "HTTP_" + name.upper().replace("-", "_")
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
-    return environ
+    return builders.environ(
+        peer, lines, scheme, host, None if port is None else int(port), prefix,
+        name="app.example",
+    )  # fmt: skip
 
 
 def call(middleware: WSGIMiddleware, environ: Environ) -> Environ:
@@ -264,7 +256,7 @@ def test_arbitrary_headers_never_raise_nor_write_an_invalid_value(
         assert host_port(after["HTTP_HOST"]) is not None
         assert plausible_host(after["HTTP_HOST"])
     if changed("SERVER_NAME"):
-        assert after["SERVER_NAME"] == server_name(after["HTTP_HOST"])
+        assert after["SERVER_NAME"] == builders.server_name(after["HTTP_HOST"])
     if changed("SERVER_PORT"):
         port = after["SERVER_PORT"]
         assert port.isascii() and port.isdigit() and 1 <= int(port) <= 65535
@@ -291,7 +283,12 @@ def test_resolver_never_raises_and_reports_a_valid_client(
         assert parsed is not None and parsed.text == result.client
     if result.client_port is not None:
         assert 1 <= result.client_port <= 65535
-    assert result.hops[0] == result.peer
+    # The trail starts at the socket peer as given (a UNIX socket: no address), trusted
+    # exactly when the policy names it; without an applied "for" the client is the peer.
+    assert (result.peer.text, result.peer.address) == (peer or "", peer)
+    assert (result.peer.trusted_by is not None) == (peer in ("127.0.0.1", "::1", None))
+    if "for" not in result.applied:
+        assert result.client == peer
     resolver.resolve(peer, dict(lines))
 
 

@@ -1,10 +1,6 @@
-"""One shared, adapter-neutral table of scenarios for the resolver (issue 2, §3-§5).
-
-Each :class:`Scenario` is plain data: a configuration (``trusted``, ``hops``, ``fields``),
-the socket peer, the forwarding header lines in arrival order (repeated lines included),
-the request's own scheme/host/port/prefix, and the :class:`Outcome` every adapter must
-produce.  ``tests/test_core.py`` runs the table through ``Resolver.resolve``,
-``tests/test_wsgi.py`` through ``WSGIMiddleware``; an ASGI test can run it unchanged.
+"""X-Forwarded-* rows (``headers="x-forwarded"``, the default): the peer gate, trust
+entries, the X-Forwarded-For walk, item forms, alignment of the other fields, validation
+of each value and the server port (issue 2, §3-§5).
 
 Rows are generated with ``itertools`` wherever a rule applies to many values, so a value
 list (say, the invalid item forms) is written once and tried in every position.
@@ -16,23 +12,21 @@ stand for clients; 6.6.6.6 is a forged item; 127.0.0.0/8 and ::1 are proxies.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any, Callable, Optional, Union
 
-__all__ = [
-    "ALL_FIELDS",
-    "SCENARIOS",
-    "Outcome",
-    "Request",
-    "Scenario",
-    "server_name",
-    "trust_tens",
-]
-
-APPLIED = "applied"
-UNTRUSTED_PEER = "untrusted-peer"
-UNRESOLVED = "unresolved"
+from ._model import (
+    ALL_FIELDS,
+    SAME,
+    UNRESOLVED,
+    UNTRUSTED_PEER,
+    Lines,
+    Request,
+    Scenario,
+    TrustSpec,
+    case,
+    trust_tens,
+)
 
 XFF = "X-Forwarded-For"
 PROTO = "X-Forwarded-Proto"
@@ -41,123 +35,10 @@ PORT = "X-Forwarded-Port"
 PREFIX = "X-Forwarded-Prefix"
 HEADER_OF = {"proto": PROTO, "host": HOST, "port": PORT, "prefix": PREFIX}
 
-ALL_FIELDS = ("for", "proto", "host", "port", "prefix")
-DEFAULT_FIELDS = ("for", "proto")
 
 PROXY = "127.0.0.1"  # the socket peer: trusted by the default "loopback"
 CLIENT = "203.0.113.9"
 FORGED = "6.6.6.6"
-
-Lines = tuple[tuple[str, str], ...]
-TrustSpec = Union[str, Callable[[str], bool], Sequence[Union[str, Callable[[str], bool]]]]
-
-
-def trust_tens(address: str) -> bool:
-    """A callable trust entry: trusts 10.0.0.0/8, written as a string test."""
-    return address.startswith("10.")
-
-
-@dataclass(frozen=True)
-class Request:
-    """The request as the server saw it, before any forwarding header is applied."""
-
-    scheme: str = "http"
-    host: Optional[str] = "app.example"
-    port: Optional[int] = 80
-    prefix: str = ""
-    #: WSGI's SERVER_NAME; the host name part of ``host`` unless given.
-    server_name: str = "app.example"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the application must see.
-
-    ``client`` is the resolver's client address (the canonical peer when nothing was
-    forwarded); ``forwarded`` says whether it came from a forwarded item, i.e. whether an
-    adapter rewrites its client address (REMOTE_ADDR, scope["client"]).  ``host`` is the
-    Host value (may carry ":port").  Each string in ``ignored`` must occur in its own
-    entry of ``Resolution.ignored``, and there must be no other entries.
-    """
-
-    status: str
-    client: Optional[str]
-    client_port: Optional[int]
-    scheme: str
-    host: Optional[str]
-    port: Optional[int]
-    prefix: str
-    forwarded: bool = False
-    ignored: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Scenario:
-    id: str
-    peer: Optional[str]
-    lines: Lines
-    expected: Outcome
-    trusted: TrustSpec = "loopback"
-    hops: Optional[int] = None
-    fields: Union[str, tuple[str, ...]] = DEFAULT_FIELDS
-    request: Request = field(default_factory=Request)
-
-    def config(self) -> dict[str, Any]:
-        """Keyword arguments for ``Resolver`` and every middleware."""
-        return {"trusted": self.trusted, "hops": self.hops, "fields": self.fields}
-
-
-class _Same:
-    """Marks an expected value as "the request's own value, unchanged"."""
-
-    def __repr__(self) -> str:
-        return "SAME"
-
-
-SAME: Any = _Same()
-
-
-def case(
-    id: str,
-    lines: Iterable[tuple[str, str]] = (),
-    *,
-    peer: Optional[str] = PROXY,
-    trusted: TrustSpec = "loopback",
-    hops: Optional[int] = None,
-    fields: Union[str, Sequence[str]] = DEFAULT_FIELDS,
-    request: Optional[Request] = None,
-    status: str = APPLIED,
-    client: Any = SAME,
-    client_port: Optional[int] = None,
-    forwarded: Optional[bool] = None,
-    scheme: Any = SAME,
-    host: Any = SAME,
-    port: Any = SAME,
-    prefix: Any = SAME,
-    ignored: Sequence[str] = (),
-) -> Scenario:
-    """Build a scenario; every expected value left as SAME is the request's own."""
-    req = request if request is not None else Request()
-    outcome = Outcome(
-        status=status,
-        client=peer if client is SAME else client,
-        client_port=client_port,
-        scheme=req.scheme if scheme is SAME else scheme,
-        host=req.host if host is SAME else host,
-        port=req.port if port is SAME else port,
-        prefix=req.prefix if prefix is SAME else prefix,
-        forwarded=(client is not SAME) if forwarded is None else forwarded,
-        ignored=tuple(ignored),
-    )
-    config_fields = fields if isinstance(fields, str) else tuple(fields)
-    return Scenario(id, peer, tuple(lines), outcome, trusted, hops, config_fields, req)
-
-
-def server_name(host: str) -> str:
-    """The host name part of a Host value: ``[::1]:80`` -> ``[::1]``, ``a:80`` -> ``a``."""
-    if host.startswith("["):
-        return host[: host.index("]") + 1]
-    return host.partition(":")[0]
 
 
 HTTPS_MOUNTED = Request("https", "app.example:8443", 8443, "/mount")
@@ -1171,15 +1052,7 @@ def ports() -> Iterator[Scenario]:
     )
 
 
-def _all() -> tuple[Scenario, ...]:
-    rows = tuple(
-        itertools.chain(peer_gate(), trust(), walk(), item_forms(), alignment(), validation())
-    ) + tuple(ports())
-    ids = [row.id for row in rows]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise RuntimeError(f"duplicate scenario ids: {duplicates}")
-    return rows
-
-
-SCENARIOS: tuple[Scenario, ...] = _all()
+def rows() -> Iterator[Scenario]:
+    yield from itertools.chain(
+        peer_gate(), trust(), walk(), item_forms(), alignment(), validation(), ports()
+    )
