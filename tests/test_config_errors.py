@@ -95,6 +95,35 @@ BAD_TRUSTED: tuple[tuple[str, Any, str], ...] = (
 )
 
 
+#: (id, entry, the fix the message must name): issue 14's newcomer mistakes.
+NAMED_FIXES = (
+    ("misspelt-loopback", "loopbak", "did you mean 'loopback'?"),
+    ("misspelt-cloudflare", "cloudfare", "did you mean 'cloudflare'?"),
+    ("misspelt-private-any-case", "Privat", "did you mean 'private'?"),
+    ("localhost", "localhost", "write the addresses your proxy connects from, '127.0.0.1'"),
+    ("ipv4-with-port", "127.0.0.1:8080", "so write '127.0.0.1'"),
+    ("ipv6-with-port", "[::1]:8080", "has a port: trust is decided per address, so write '::1'"),
+    ("host-name", "proxy.internal", "host names are never resolved"),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("builder", list(BUILDERS), ids=list(BUILDERS))
+@pytest.mark.parametrize(("trusted", "fix"), [pytest.param(t, f, id=i) for i, t, f in NAMED_FIXES])
+def test_trusted_entry_mistake_names_the_fix(builder: str, trusted: str, fix: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        BUILDERS[builder](trusted=trusted)
+    assert fix in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [["127.0.0.1"], "127.0.0.1", ("10.0.0.5",)])
+def test_django_settings_given_the_proxies_instead_of_a_dict(value: Any) -> None:
+    from trustproxy._config import Options
+
+    with pytest.raises(ConfigError) as caught:
+        Options.from_mapping(value, "settings.TRUSTPROXY")
+    assert f"write {{'trusted': {value!r}}}" in str(caught.value)
+
+
 @pytest.mark.parametrize("builder", list(BUILDERS), ids=list(BUILDERS))
 @pytest.mark.parametrize(
     ("trusted", "named"), [pytest.param(t, n, id=i) for i, t, n in BAD_TRUSTED]

@@ -131,6 +131,12 @@ class Options:
     def from_mapping(cls, mapping: Mapping[str, Any], source: str) -> Options:
         """Options from a settings dict such as Django's ``TRUSTPROXY``; ``source`` names
         it in the error for an unknown key."""
+        if isinstance(mapping, (str, list, tuple)):
+            # TRUSTPROXY = ["127.0.0.1"]: the proxies, where a dict of options belongs.
+            raise ConfigError(
+                f"{source} must be a dict of options, not {mapping!r}: write"
+                f" {{'trusted': {mapping!r}}}"
+            )
         if not isinstance(mapping, Mapping):
             raise ConfigError(f"{source} must be a dict of {', '.join(NAMES)}, not {mapping!r}")
         unknown = sorted(set(mapping) - set(NAMES), key=str)

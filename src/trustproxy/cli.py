@@ -8,6 +8,7 @@ With no arguments, ``explain`` runs on a built-in sample forged request.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import sys
 from collections.abc import Sequence
@@ -67,9 +68,11 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--hops", type=int, help="the number of proxies in front of the app")
     group.add_argument(
         "--headers",
-        default=DEFAULT_HEADERS,
+        action="append",
+        metavar="FAMILY",
         help="the header family: x-forwarded (default), forwarded, forwarded,x-forwarded"
-        " (both, cross-checked), or a single-address header name",
+        " (both, cross-checked; or --headers forwarded --headers x-forwarded), or a"
+        " single-address header name",
     )
     group.add_argument(
         "--fields",
@@ -130,7 +133,9 @@ def _parser() -> _Parser:
 def _resolver(args: argparse.Namespace) -> Resolver:
     """The configuration flags as the adapters' Options: same defaults, same checks."""
     trusted: Optional[list[str]] = args.trusted
-    headers = [part.strip() for part in str(args.headers).split(",")]
+    given: list[str] = args.headers or [DEFAULT_HEADERS]
+    # Every --headers counts (a repeated flag once silently kept only the last one).
+    headers = [part.strip() for value in given for part in value.split(",")]
     return Resolver(
         Options(
             trusted=",".join(trusted) if trusted else DEFAULT_TRUSTED,
@@ -146,6 +151,15 @@ def _explain(args: argparse.Namespace, out: TextIO, sample: bool) -> int:
     lines: list[tuple[str, str]] = args.lines
     peer_arg = str(args.peer)
     peer = None if peer_arg.lower() in ("unix", "") else peer_arg
+    if peer is not None:
+        try:
+            ipaddress.ip_address(peer)
+        except ValueError:
+            # REMOTE_ADDR is always an address: a name here would only ever be untrusted.
+            raise UsageError(
+                f"--peer {peer!r} is not an IP address: give the address the proxy connects"
+                " from (e.g. 127.0.0.1), or 'unix' for a UNIX socket"
+            ) from None
     host = None
     for name, value in lines:
         if name.lower() == "host":

@@ -29,7 +29,9 @@ source or a preset override listing them): it is ``*`` under another name.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import re
 from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional, Union
 
@@ -148,6 +150,38 @@ def _split(spec: TrustSpec) -> list[TrustEntry]:
     return entries
 
 
+def _not_an_entry(entry: str, error: str) -> str:
+    """The message for an entry that is no address, network or preset, naming the fix
+    for the usual mistakes: a preset misspelt, a host name, an address with a port."""
+    names = sorted([*PRESETS, *_presets.DATA_PRESETS, "unix"])
+    known = ", ".join([*names, "*"])
+    name = entry.lower()
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.7)
+    if close:
+        return f"trusted entry {entry!r} is not a preset: did you mean {close[0]!r}?"
+    bracketed = re.fullmatch(r"\[([0-9a-fA-F:.]+)\]:(\d+)", entry)
+    if bracketed or re.fullmatch(r"[0-9.]+:\d+", entry):
+        address = bracketed.group(1) if bracketed else entry.rsplit(":", 1)[0]
+        return (
+            f"trusted entry {entry!r} has a port: trust is decided per address, so write"
+            f" {address!r}"
+        )
+    if name == "localhost" or name.endswith(".localhost"):
+        return (
+            f"trusted entry {entry!r} is a host name: write the addresses your proxy connects"
+            " from, '127.0.0.1' and/or '::1' (or the preset 'loopback')"
+        )
+    if re.fullmatch(
+        r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", name
+    ) and any(c.isalpha() for c in name):
+        return (
+            f"trusted entry {entry!r} looks like a host name: host names are never resolved"
+            " (DNS would decide who is trusted); write the addresses or networks your proxies"
+            f" connect from, or a preset ({known})"
+        )
+    return f"trusted entry {entry!r} is not an IP address, a network or a preset ({known}): {error}"
+
+
 def _label(function: AddressPredicate) -> str:
     name = getattr(function, "__qualname__", None) or repr(function)
     return f"callable {name}"
@@ -236,11 +270,7 @@ class TrustPolicy:
         try:
             network = ipaddress.ip_network(entry, strict=True)
         except ValueError as error:
-            known = ", ".join(sorted([*PRESETS, *_presets.DATA_PRESETS, "unix", "*"]))
-            raise ConfigError(
-                f"trusted entry {entry!r} is not an IP address, a network or a preset"
-                f" ({known}): {error}"
-            ) from None
+            raise ConfigError(_not_an_entry(entry, str(error))) from None
         self._add_network(network, entry)
         return entry
 
