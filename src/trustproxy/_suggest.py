@@ -200,7 +200,9 @@ def _forms(
     if flags_ips:
         # gunicorn's forwarded_allow_ips decides whom its own secure_scheme_headers
         # (X-Forwarded-Proto) believe: the same proxies, so both agree on the scheme.
-        forms.append(("gunicorn", f"gunicorn --forwarded-allow-ips={','.join(flags_ips)} app:app"))
+        # Quoted for the shell when it is "*" (a glob).
+        allowed = ",".join(flags_ips) if flags_ips != ["*"] else "'*'"
+        forms.append(("gunicorn", f"gunicorn --forwarded-allow-ips={allowed} app:app"))
     return tuple(forms)
 
 
