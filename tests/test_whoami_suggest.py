@@ -350,3 +350,20 @@ def test_a_trusted_peer_equal_to_the_rightmost_item_is_not_flagged() -> None:
     proposal = suggest("127.0.0.1", [(XFF, "127.0.0.1")], peer_trusted=True)
     assert proposal.flags == ()
     assert proposal.trusted == ("127.0.0.1",)
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        pytest.param([("Forwarded", "for=_hidden;proto=https")],
+                     "nothing suggested: the Forwarded header's for= nodes", id="forwarded-only"),
+        pytest.param([("Forwarded", "for=unknown"), (XFF, "203.0.113.9")],
+                     "1 proxy seen: 10.0.0.3", id="forwarded-next-to-x-forwarded-for"),
+    ],
+)  # fmt: skip
+def test_forwarded_that_cannot_be_walked(lines: list[tuple[str, str]], expected: str) -> None:
+    proposal = suggest("10.0.0.3", lines)
+    assert proposal.summary.startswith(expected)
+    if proposal.config:
+        assert any("for= nodes are not all addresses" in flag for flag in proposal.flags)
+        assert proposal.headers == "x-forwarded"

@@ -254,8 +254,7 @@ def suggest(
         single == "cf-connecting-ip" and peer_text is not None and _in(_CLOUDFLARE, peer_text)
     )
     chain_items = xff
-    if cloudflare or (single is not None and not xff and not forwarded):
-        assert single is not None
+    if single is not None and (cloudflare or (not xff and not forwarded)):
         chain_items = _items(lines, single, 1)[0][-1:]
         headers = single
         source = single.title().replace("Ip", "IP")
@@ -288,11 +287,17 @@ def suggest(
                 )
         elif "forwarded" in names:
             flags.append(
-                "a Forwarded header arrived that is not a chain of addresses: it was not"
-                " written by proxies that could be trusted with it; X-Forwarded-For is read"
+                "a Forwarded header arrived whose for= nodes are not all addresses"
+                " (obfuscated, 'unknown' or malformed): trustproxy could not walk it;"
+                " X-Forwarded-For is read"
             )
-    no_chain = not chain_items
-    if no_chain:
+    if not chain_items and forwarded is None and "forwarded" in names:
+        summary = (
+            "nothing suggested: the Forwarded header's for= nodes are not all addresses"
+            " (obfuscated, 'unknown' or malformed), so no chain of proxies can be read"
+        )
+        return Suggestion(summary, (), peer_text, (), None, None, "forwarded", "", ())
+    if not chain_items:
         summary = (
             f"no proxy seen: {peer_label} connected directly and sent no X-Forwarded-For,"
             " Forwarded or single-address header; nothing to configure (or your proxy"
@@ -399,13 +404,15 @@ def suggest(
     # A public proxy address is a CDN's or a cloud balancer's: it has many addresses
     # that change, so one request's addresses are not a list to keep; the hop count is.
     prefer_hops = bool(public) and counted is not None
-    primary, other = (counted, exact) if prefer_hops and counted is not None else (exact, counted)
-    assert primary is not None
+    primary: dict[str, object] = exact
+    other: Optional[dict[str, object]] = counted
+    if prefer_hops and counted is not None:
+        primary, other = counted, exact
     try:
         Options(**primary)  # type: ignore[arg-type]
         if other is not None:
             Options(**other)  # type: ignore[arg-type]
-    except ConfigError as error:  # pragma: no cover - a bug here, never the user's
+    except ConfigError as error:  # pragma: no cover - every shape is built by the tests
         caveats.append(f"internal: the suggestion does not build ({error})")
     shown = ", ".join(proxies) or peer_label
     summary = f"{count} prox{'y' if count == 1 else 'ies'} seen: {shown}"
