@@ -367,3 +367,17 @@ def test_forwarded_that_cannot_be_walked(lines: list[tuple[str, str]], expected:
     if proposal.config:
         assert any("for= nodes are not all addresses" in flag for flag in proposal.flags)
         assert proposal.headers == "x-forwarded"
+
+
+def test_the_cli_page_shows_the_forms_whoami_prints() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    block = page.split("```text\nWSGI ", 1)[1].split("```", 1)[0]
+    lines = [(XFF, "203.0.113.9, 10.0.0.7"), ("X-Forwarded-Proto", "https")]
+    expected = []
+    for label, text in suggest("10.0.0.3", lines).forms:
+        first, *rest = text.split("\n")
+        expected.append(f"{label:<9} {first}")
+        expected.extend(f"{'':<9} {line}" for line in rest)
+    assert ("WSGI " + block).rstrip("\n").split("\n") == expected
