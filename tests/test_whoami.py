@@ -67,6 +67,20 @@ def test_json_shows_lines_in_order_the_resolution_and_a_suggestion(port: int) ->
     assert suggestion["proxies"] == ["127.0.0.1", "10.0.0.7", "203.0.113.9"]
     assert suggestion["hops"] == 3
     assert suggestion["summary"].startswith("3 proxies seen: 127.0.0.1, 10.0.0.7, 203.0.113.9")
+    # The complete suggestion (issue 14, item 3): every form, the chain, in the JSON too.
+    assert list(suggestion["forms"]) == [
+        "WSGI",
+        "ASGI",
+        "Django",
+        "ProxyFix",
+        "uvicorn",
+        "gunicorn",
+    ]
+    assert suggestion["forms"]["WSGI"] == (
+        f"app = trustproxy.WSGIMiddleware(app, {suggestion['config']})"
+    )
+    assert suggestion["fields"] == ["for"]
+    assert suggestion["chain"][0] == "client 6.6.6.6 (public)"
 
 
 def test_html_escapes_everything_and_sends_the_security_headers(port: int) -> None:
@@ -310,3 +324,23 @@ def test_whoami_cannot_listen_is_one_line_not_a_traceback(
     assert err.startswith("trustproxy: error: cannot listen on ")
     assert err.count("\n") == 1
     assert all(c.isprintable() or c == "\n" for c in err)
+
+
+def test_suggestion_html_escapes_what_came_from_the_request() -> None:
+    # The leftmost item is shown in the chain as written (it is not an address).
+    evil = "<script>alert(1)</script>"
+    data = whoami(Resolver(), "127.0.0.1", [(XFF, f"{evil}, 10.0.0.7")])
+    suggestion = data["suggestion"]
+    assert isinstance(suggestion, dict)
+    assert any(evil in step for step in suggestion["chain"])
+    html = render_html(data)
+    assert "<script" not in html
+    assert "client &#x27;&lt;script&gt;alert(1)&lt;/script&gt;&#x27; (not an address)" in html
+    assert "<pre id=form-wsgi>app = trustproxy.WSGIMiddleware(app, trusted=[&#x27;127.0.0.1" in html
+    assert "<ul id=flags" not in html  # a consistent chain: nothing flagged
+
+
+def test_flags_are_rendered() -> None:
+    lines = [(XFF, "203.0.113.9, 10.0.0.7"), ("X-Forwarded-Port", "443")]
+    html = render_html(whoami(Resolver(trusted="10.0.0.3"), "10.0.0.3", lines))
+    assert "<ul id=flags class=warn>\n<li>X-Forwarded-Port has 1 item for 2 proxies" in html

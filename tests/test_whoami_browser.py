@@ -85,12 +85,25 @@ def test_page_renders_in_chromium_and_shows_the_resolved_client(
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd(
             "Network.setExtraHTTPHeaders",
-            {"headers": {"X-Forwarded-For": "6.6.6.6, 203.0.113.9"}},
+            {
+                "headers": {
+                    "X-Forwarded-For": "6.6.6.6, 203.0.113.9",
+                    "X-Forwarded-Proto": "https",
+                    "X-Forwarded-Prefix": "/app",
+                    "X-Forwarded-Port": "443",
+                }
+            },
         )
         driver.get(f"http://127.0.0.1:{port}/")
         client = driver.find_element(By.ID, "client").text
         status = driver.find_element(By.ID, "status").text
         suggestion = driver.find_element(By.ID, "suggestion").text
+        forms = {
+            key: driver.find_element(By.ID, f"form-{key}").text
+            for key in ("wsgi", "asgi", "django", "proxyfix", "uvicorn", "gunicorn")
+        }
+        chain = driver.find_element(By.ID, "chain").text
+        flags = driver.find_element(By.ID, "flags").text
         title = driver.title
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "whoami.png"
@@ -102,4 +115,19 @@ def test_page_renders_in_chromium_and_shows_the_resolved_client(
     assert client == "203.0.113.9"
     assert status == "applied"
     assert suggestion.startswith("2 proxies seen: 127.0.0.1, 203.0.113.9")
+    # The complete suggestion, as rendered: every form, the chain, the short-list flag.
+    # 203.0.113.9 is public (a CDN's, a cloud balancer's): the hop count is preferred.
+    keywords = "trusted='*', hops=2, fields=['for', 'proto', 'port', 'prefix']"
+    assert forms["wsgi"] == f"app = trustproxy.WSGIMiddleware(app, {keywords})"
+    assert forms["asgi"] == f"app = trustproxy.ASGIMiddleware(app, {keywords})"
+    assert "TRUSTPROXY = {'trusted': '*', 'hops': 2, 'fields': [" in forms["django"]
+    assert forms["proxyfix"].startswith(
+        "app.wsgi_app = trustproxy.ProxyFix(app.wsgi_app, x_for=2, x_proto=1, x_host=0,"
+        " x_port=1, x_prefix=1)"
+    )
+    assert forms["uvicorn"] == "uvicorn main:app --no-proxy-headers"
+    assert forms["gunicorn"] == "gunicorn --forwarded-allow-ips='*' app:app"
+    assert chain.splitlines()[0] == "client 6.6.6.6 (public)"
+    assert "proxy 127.0.0.1 (loopback: this same machine)" in chain
+    assert "X-Forwarded-Proto has 1 item for 2 proxies" in flags
     assert shot.stat().st_size > 10_000

@@ -273,3 +273,27 @@ def test_suggestion_reads_at_most_a_chain(count: int, summary: str) -> None:
 )  # fmt: skip
 def test_items_from_right(values: list[str], steps: int, items: list[str], complete: bool) -> None:
     assert items_from_right(values, steps) == (items, complete)
+
+
+# The suggestion also reads Forwarded (through the walk), X-Forwarded-Proto/-Host/-Port/
+# -Prefix (counted against the proxies) and single-address headers (issue 14, item 3).
+OTHER_HEADERS = {
+    "forwarded": ("Forwarded", "for=10.0.0.1, "),
+    "x-forwarded-port": ("X-Forwarded-Port", "443, "),
+    "x-forwarded-prefix": ("X-Forwarded-Prefix", "/a,"),
+    "x-real-ip": ("X-Real-IP", "x"),
+}
+
+
+@pytest.mark.parametrize(("name", "body"), OTHER_HEADERS.values(), ids=OTHER_HEADERS.keys())
+def test_suggestion_work_does_not_grow_with_the_other_headers(name: str, body: str) -> None:
+    def lines(size: int) -> list[tuple[str, str]]:
+        # A single-address header is read only when no X-Forwarded-For came with it.
+        chain = [] if name == "X-Real-IP" else [(XFF, "203.0.113.9")]
+        return [*chain, (name, body * (size // len(body)) + "203.0.113.9"), ("Host", "h")]
+
+    small = _events(lines(600_000))
+    big = _events(lines(6_000_000))
+    assert big <= small, (small, big)
+    proposal = suggest(PEER, lines(6_000_000))
+    assert len(proposal.caveats) + len(proposal.flags) <= 12

@@ -168,7 +168,7 @@ def whoami(
         if name.lower() == "host":
             host = value
     result = resolver.resolve(peer, lines, host=host, port=server_port)
-    proposal = suggest(peer, lines)
+    proposal = suggest(peer, lines, peer_trusted=result.peer.trusted_by is not None)
     return {
         "peer": peer,
         "headers": shown,
@@ -182,8 +182,15 @@ def whoami(
             "trusted": list(proposal.trusted),
             "network": proposal.network,
             "hops": proposal.hops,
-            "headers": proposal.headers,
+            "headers": (
+                proposal.headers if isinstance(proposal.headers, str) else list(proposal.headers)
+            ),
+            "fields": list(proposal.fields),
             "config": proposal.config,
+            "alternative": proposal.alternative,
+            "forms": {label: text for label, text in proposal.forms},
+            "chain": list(proposal.chain),
+            "flags": list(proposal.flags),
             "caveats": list(proposal.caveats),
         },
     }
@@ -230,8 +237,28 @@ def render_html(data: dict[str, JSON]) -> str:
     parts.append("</table>")
     parts.append("<h2>Suggested configuration</h2>")
     parts.append(f"<p id=suggestion>{_e(suggestion['summary'])}</p>")
-    if suggestion["config"]:
-        parts.append(f"<pre id=config>WSGIMiddleware(app, {_e(suggestion['config'])})</pre>")
+    chain = suggestion.get("chain")
+    if isinstance(chain, list) and chain:
+        parts.append("<p id=chain>" + "<br>".join(_e(step) for step in chain) + "</p>")
+    flags = suggestion.get("flags")
+    if isinstance(flags, list) and flags:
+        parts.append("<h3>Inconsistent chain</h3><ul id=flags class=warn>")
+        parts.extend(f"<li>{_e(flag)}</li>" for flag in flags)
+        parts.append("</ul>")
+    forms = suggestion.get("forms")
+    if isinstance(forms, dict) and forms:
+        parts.append("<table id=forms>")
+        for label, text in forms.items():
+            # Each form is the same configuration; ids are fixed words, not request text.
+            key = "".join(c for c in str(label).lower() if c.isalnum())
+            parts.append(
+                f"<tr><th>{_e(label)}</th><td><pre id=form-{key}>{_e(text)}</pre></td></tr>"
+            )
+        parts.append("</table>")
+    if suggestion.get("alternative"):
+        parts.append(
+            f"<p>Alternative: <code id=alternative>{_e(suggestion['alternative'])}</code></p>"
+        )
     caveats = suggestion["caveats"]
     if isinstance(caveats, list) and caveats:
         parts.append("<ul>" + "".join(f"<li>{_e(c)}</li>" for c in caveats) + "</ul>")
