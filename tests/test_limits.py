@@ -39,7 +39,9 @@ def counting(text: str) -> Counting:
 
 
 def _assert_bounded_scans(value: Counting, steps: int) -> None:
-    assert 0 < len(value.calls) <= steps
+    """At most ``steps`` scans for the decision and as many again for the explanation
+    (the hop trail, built by a second walk when it is first read), each bounded."""
+    assert 0 < len(value.calls) <= 2 * steps
     for start, end in value.calls:
         assert end - start <= MAX_ITEM_LENGTH
 
@@ -51,9 +53,10 @@ def test_limit_work_follows_hops_walked(junk: int, trusted_hops: int) -> None:
     resolver = Resolver(trusted="127.0.0.1, 10.0.0.0/8")
     result = resolver._resolve(PROXY, (value, None, None, None, None), "http", None, None, "")
     assert (result.status, result.client) == (APPLIED, CLIENT)
+    assert len(value.calls) == trusted_hops + 1  # the decision: one scan per hop
     assert len(result.hops) == trusted_hops + 2  # the peer, the proxies, the client
     _assert_bounded_scans(value, trusted_hops + 1)
-    assert len(value.calls) == trusted_hops + 1  # one scan per hop, whatever the junk
+    assert len(value.calls) == 2 * (trusted_hops + 1)  # and the explanation's walk
 
 
 def test_limit_hops_walked_capped() -> None:

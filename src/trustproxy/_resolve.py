@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from typing import Callable, NamedTuple, Optional, TypeVar, Union
 
 from ._address import MISSING, parse_node, parse_port
+from ._address import _parse as parse_uncached
 from ._config import (
     BOTH,
     DEFAULT_HEADERS,
@@ -40,6 +41,7 @@ from ._config import (
     options_from,
 )
 from ._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, MAX_LINES, TOO_LONG, nth_from_right
+from ._result import Details, Resolution
 from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
 from ._values import (
     DEFAULT_PORTS,
@@ -78,39 +80,9 @@ K = TypeVar("K")
 # NamedTuple's generated __new__ is a Python function; tuple.__new__ builds the same
 # object in C.  Used on the per-request path only.
 _new = tuple.__new__
+#: What a resolution is a pure function of: peer, header values, scheme, Host, port, prefix.
+_Inputs = tuple[Optional[str], tuple[Optional[str], ...], str, Optional[str], Optional[int], str]
 Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
-
-
-class Resolution(NamedTuple):
-    """What the resolver decided for one request.  Immutable.
-
-    ``status`` is ``"applied"`` (the peer is trusted and the headers were used),
-    ``"untrusted-peer"`` (nothing was read) or ``"unresolved"`` (the headers could not be
-    trusted; nothing was applied) — ``reason`` says why in words.  ``client``,
-    ``scheme``, ``host``, ``port`` and ``prefix`` are the values the application should
-    see (the originals when nothing was applied).  ``hops`` lists every node examined,
-    the peer first; ``proxies`` the trusted proxies traversed, nearest first.
-    ``applied`` names the fields that changed and ``ignored`` says which forwarded
-    values were invalid and left out.
-    """
-
-    status: str
-    reason: str
-    client: Optional[str]
-    client_port: Optional[int]
-    scheme: str
-    host: Optional[str]
-    port: Optional[int]
-    prefix: str
-    hops: tuple[Hop, ...]
-    proxies: tuple[Hop, ...]
-    applied: tuple[str, ...] = ()
-    ignored: tuple[str, ...] = ()
-
-    @property
-    def peer(self) -> Hop:
-        """The socket peer."""
-        return self.hops[0]
 
 
 def _key_length(values: tuple[Optional[str], ...], host: Optional[str]) -> int:
@@ -180,6 +152,12 @@ class Resolver(ForwardedWalks):
         # Checked values never depend on trust, so this memo is always on.
         self._checked_memo: dict[object, _Checked] = {}
         self._apply_for = "for" in self.fields
+        #: Positions in the values tuple of the configured X-Forwarded-* besides -For.
+        self._value_positions = tuple(p for p in (1, 2, 3, 4) if FIELDS[p] in self.fields)
+        # The lean path (see decide) is taken for X-Forwarded-* when trust answers are
+        # fixed: its explanation is recomputed on first read and must come out the same.
+        self._lean = self.family == "x-forwarded" and self.policy.cacheable
+        self._trusted_by = self.policy.trusted_by
 
     def __repr__(self) -> str:
         return (
@@ -254,17 +232,127 @@ class Resolver(ForwardedWalks):
         """
         memo = self._memo
         if memo is None:
-            return self._compute(peer, values, scheme, host, port, prefix)
+            return self.decide(peer, values, scheme, host, port, prefix)
         key = (peer, values, scheme, host, port, prefix)
         cached = memo.get(key, MISSING)
         if cached is not MISSING:
             return cached  # type: ignore[no-any-return]
-        result = self._compute(peer, values, scheme, host, port, prefix)
+        result = self.decide(peer, values, scheme, host, port, prefix)
         if _key_length(values, host) <= MEMO_KEY_LENGTH:
             if len(memo) >= MEMO_SIZE:
                 memo.clear()
             memo[key] = result
         return result
+
+    def decide(
+        self,
+        peer: Optional[str],
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Resolution:
+        """Resolve from header values aligned with :attr:`header_names`, without a memo.
+
+        The entry point for adapters that keep their own outcome memo (or none).  For
+        X-Forwarded-* this is the lean path: it computes only the decision — the client
+        hop, its address and the checked values — and returns a :class:`Resolution` whose
+        ``reason``, ``hops`` and ``proxies`` are computed by the full walk
+        (:meth:`_compute`) when first read.  Anything unusual (an item that is not an
+        address, a chain shorter than ``hops``, limits reached) takes the full walk now.
+        """
+        peer_hop = self.policy.peer(peer)
+        inputs: _Inputs = (peer, values, scheme, host, port, prefix)
+        if peer_hop.trusted_by is None:
+            if not self.policy.cacheable:
+                return self._compute(peer, values, scheme, host, port, prefix)
+            return _new(
+                Resolution,
+                (UNTRUSTED_PEER, peer_hop.address, None, scheme, host, port, prefix, (), (),
+                 [self._details, inputs]),
+            )  # fmt: skip
+        if not self._lean:
+            return self._compute(peer, values, scheme, host, port, prefix)
+        # The X-Forwarded-For walk of the module docstring, keeping only the client.  An
+        # unresolved request changes nothing, so its decision needs no more than that.
+        hops = self.policy.hops
+        value = values[0]
+        client = None
+        k = 0
+        if value:
+            parse = parse_uncached
+            trusted_by = self._trusted_by
+            limit = self._limit
+            empty = 0
+            end = len(value)
+            while end >= 0:
+                window = end - MAX_ITEM_LENGTH if end > MAX_ITEM_LENGTH else 0
+                start = value.rfind(",", window, end)
+                if start < 0 and window > 0:
+                    return self._unresolved_lazily(peer_hop, inputs)
+                text = value[start + 1 : end].strip(" \t")
+                end = start
+                if not text:
+                    empty += 1
+                    if empty > MAX_EMPTY_ITEMS:
+                        return self._unresolved_lazily(peer_hop, inputs)
+                    continue
+                k += 1
+                address = parse(text)
+                if address is None:
+                    return self._unresolved_lazily(peer_hop, inputs)
+                if trusted_by(address) is None:
+                    client = address
+                    break
+                if k == limit:
+                    if hops is None:
+                        return self._unresolved_lazily(peer_hop, inputs)
+                    client = address
+                    break
+            else:
+                if k:
+                    if hops is not None:
+                        return self._unresolved_lazily(peer_hop, inputs)
+                    client = address  # every item trusted: the leftmost
+        if client is None:
+            if hops is not None:
+                return self._unresolved_lazily(peer_hop, inputs)
+            k = 1
+        checked = self._checked(k, values, scheme, host, port, prefix)
+        applied = checked.applied
+        address_text: Optional[str]
+        if client is not None and self._apply_for:
+            address_text, client_port = client.text, client.port
+            applied = ("for", *applied)
+        else:
+            address_text, client_port = peer_hop.address, None
+        return _new(
+            Resolution,
+            (APPLIED, address_text, client_port, checked.scheme, checked.host, checked.port,
+             checked.prefix, applied, checked.ignored, [self._details, inputs]),
+        )  # fmt: skip
+
+    def _unresolved_lazily(self, peer_hop: Hop, inputs: _Inputs) -> Resolution:
+        """An unresolved decision: nothing applied; why is worked out when read."""
+        scheme, host, port, prefix = inputs[2:]
+        return _new(
+            Resolution,
+            (UNRESOLVED, peer_hop.address, None, scheme, host, port, prefix, (), (),
+             [self._details, inputs]),
+        )  # fmt: skip
+
+    def _details(
+        self,
+        peer: Optional[str],
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Details:
+        """The explanation of a lean resolution: the full walk, run when it is read."""
+        return self._compute(peer, values, scheme, host, port, prefix)._details()
 
     def _compute(
         self,
@@ -405,25 +493,38 @@ class Resolver(ForwardedWalks):
                 )  # fmt: skip
             k = 1
             reason = "no X-Forwarded-For; the peer is the client"
-        # The values aligned with hop k depend only on k and the other headers, not on the
-        # client: a new client behind the same proxies reuses them.
+        checked = self._checked(k, values, scheme, host, port, prefix)
+        return self._build(reason, trail, client, checked)
+
+    def _checked(
+        self,
+        k: int,
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> _Checked:
+        """The X-Forwarded-Proto/-Host/-Port/-Prefix items aligned with hop ``k``, checked.
+
+        They depend only on ``k`` and those headers, not on the client: a new client
+        behind the same proxies reuses them from the memo.
+        """
         memo = self._checked_memo
         key = (k, values[1:], scheme, host, port, prefix)
         checked = memo.get(key, MISSING)
         if checked is MISSING:
-            fields = self.fields
             raw: list[Optional[str]] = [None, None, None, None]
-            for position in (1, 2, 3, 4):
-                if FIELDS[position] in fields:
-                    header = values[position]
-                    if header:
-                        raw[position - 1] = nth_from_right(header, k, _LIMITS[position])[0]
+            for position in self._value_positions:
+                header = values[position]
+                if header:
+                    raw[position - 1] = nth_from_right(header, k, _LIMITS[position])[0]
             checked = _check_values(raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix)
             if _key_length(values[1:], host) <= MEMO_KEY_LENGTH:
                 if len(memo) >= MEMO_SIZE:
                     memo.clear()
                 memo[key] = checked
-        return self._build(reason, trail, client, checked)
+        return checked  # type: ignore[no-any-return]
 
     def _single(
         self,
@@ -503,21 +604,9 @@ class Resolver(ForwardedWalks):
                 address, client_port = trail[0].address, None
         return _new(
             Resolution,
-            (
-                APPLIED,
-                reason,
-                address,
-                client_port,
-                checked.scheme,
-                checked.host,
-                checked.port,
-                checked.prefix,
-                tuple(trail),
-                proxies,
-                applied,
-                checked.ignored,
-            ),
-        )
+            (APPLIED, address, client_port, checked.scheme, checked.host, checked.port,
+             checked.prefix, applied, checked.ignored, [(reason, tuple(trail), proxies)]),
+        )  # fmt: skip
 
 
 class _Checked(NamedTuple):

@@ -31,7 +31,7 @@ from ._values import FIELDS, ITEM_LIMITS, host_port, valid_scheme
 from .trust import Hop, TrustPolicy
 
 if TYPE_CHECKING:
-    from ._resolve import Resolution
+    from ._result import Resolution
 
 __all__ = ["MAX_HOPS", "ForwardedWalks", "Walked", "walk_forwarded"]
 

@@ -338,7 +338,8 @@ class ASGIMiddleware:
         root_path = root_path or ""
         host = None if host_line is None else host_line.decode("latin-1")
         port = server[1] if server else None
-        result = self.resolver._resolve(
+        # The adapter's memo (when on) already remembers this outcome.
+        result = self.resolver.decide(
             peer, values, _FROM_WS.get(scheme, scheme), host, port, root_path
         )
         if not result.applied:

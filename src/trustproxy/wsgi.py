@@ -210,9 +210,7 @@ class WSGIMiddleware:
         except ValueError:
             port = None
         # The plans memo already remembers this outcome: skip the resolver's own memo.
-        result = self.resolver._compute(
-            remote_addr, values, scheme, original_host, port, script_name
-        )
+        result = self.resolver.decide(remote_addr, values, scheme, original_host, port, script_name)
         status = result.status
         notable = status != APPLIED or bool(result.ignored)
         refuse = status in self._refuse
