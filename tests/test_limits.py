@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import pytest
 
-from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, _values
+from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, _values, trust
 from trustproxy._forwarded import MAX_ELEMENT_LENGTH
 from trustproxy._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, MAX_LINES, TOO_LONG, nth_from_right
 from trustproxy._resolve import MAX_HOPS, MEMO_KEY_LENGTH, MEMO_SIZE
@@ -105,10 +105,13 @@ def test_limit_empty_items_in_other_fields(empty: int) -> None:
 
 
 def _sizes(resolver: Resolver) -> dict[str, int]:
-    assert resolver._memo is not None and resolver.policy._cache is not None
+    policy = resolver.policy
+    assert resolver._memo is not None and policy._cache is not None
+    assert policy._peers is not None
     return {
         "memo": len(resolver._memo),
-        "policy": len(resolver.policy._cache),
+        "policy": len(policy._cache),
+        "peers": len(policy._peers),
         "address": len(_address._cache),
         "host": len(_values._host_cache),
         "prefix": len(_values._prefix_cache),
@@ -132,10 +135,12 @@ def test_limit_caches_bounded_after_distinct_inputs() -> None:
         for name, size in _sizes(resolver).items():
             peak[name] = max(peak[name], size)
     assert peak["memo"] == MEMO_SIZE
-    for name in ("policy", "host", "prefix"):
+    for name in ("host", "prefix"):
         assert peak[name] == _address.CACHE_SIZE, name
-    # The policy parses uncached (it caches the hop itself); the address cache serves
-    # other callers and is bounded all the same.
+    assert peak["peers"] == trust.PEERS_SIZE  # every request a new socket peer
+    # The decision parses uncached; the hop cache (the explanation's walk) and the
+    # address cache serve other callers and are bounded all the same.
+    assert peak["policy"] <= _address.CACHE_SIZE
     assert peak["address"] <= _address.CACHE_SIZE
 
 

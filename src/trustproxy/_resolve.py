@@ -231,17 +231,17 @@ class Resolver(ForwardedWalks):
         answers may change).
         """
         memo = self._memo
-        if memo is None:
+        # A long key is not even hashed (a fresh 90 KB header costs more than the walk).
+        if memo is None or _key_length(values, host) > MEMO_KEY_LENGTH:
             return self.decide(peer, values, scheme, host, port, prefix)
         key = (peer, values, scheme, host, port, prefix)
         cached = memo.get(key, MISSING)
         if cached is not MISSING:
             return cached  # type: ignore[no-any-return]
         result = self.decide(peer, values, scheme, host, port, prefix)
-        if _key_length(values, host) <= MEMO_KEY_LENGTH:
-            if len(memo) >= MEMO_SIZE:
-                memo.clear()
-            memo[key] = result
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[key] = result
         return result
 
     def decide(
@@ -510,9 +510,12 @@ class Resolver(ForwardedWalks):
         They depend only on ``k`` and those headers, not on the client: a new client
         behind the same proxies reuses them from the memo.
         """
-        memo = self._checked_memo
-        key = (k, values[1:], scheme, host, port, prefix)
-        checked = memo.get(key, MISSING)
+        memo: Optional[dict[object, _Checked]] = self._checked_memo
+        rest = values[1:]
+        if _key_length(rest, host) > MEMO_KEY_LENGTH:
+            memo = None  # not even hashed
+        key = (k, rest, scheme, host, port, prefix)
+        checked = memo.get(key, MISSING) if memo is not None else MISSING
         if checked is MISSING:
             raw: list[Optional[str]] = [None, None, None, None]
             for position in self._value_positions:
@@ -520,7 +523,7 @@ class Resolver(ForwardedWalks):
                 if header:
                     raw[position - 1] = nth_from_right(header, k, _LIMITS[position])[0]
             checked = _check_values(raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix)
-            if _key_length(values[1:], host) <= MEMO_KEY_LENGTH:
+            if memo is not None:
                 if len(memo) >= MEMO_SIZE:
                     memo.clear()
                 memo[key] = checked

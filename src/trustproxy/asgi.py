@@ -264,6 +264,15 @@ class ASGIMiddleware:
         peer = client[0] if client else None
         kind = scope["type"]
         memo = self._memo
+        if memo is not None:
+            # A key holding more client-sent bytes than MEMO_KEY_LENGTH is neither kept
+            # nor looked up: hashing fresh 90 KB bytes would cost more than the walk.
+            size = len(host_line) if host_line else 0
+            for value in found:
+                if value:
+                    size += len(value)
+            if size > MEMO_KEY_LENGTH:
+                memo = None
         if memo is None:
             entry = self._work(peer, server, kind, scheme, root_path, host_line, found)
         else:
@@ -276,15 +285,9 @@ class ASGIMiddleware:
             cached = memo.get(key)
             if cached is None:
                 cached = self._work(peer, server, kind, scheme, root_path, host_line, found)
-                # A key holding more client-sent bytes than MEMO_KEY_LENGTH is not kept.
-                size = len(host_line) if host_line else 0
-                for value in found:
-                    if value:
-                        size += len(value)
-                if size <= MEMO_KEY_LENGTH:
-                    if len(memo) >= MEMO_SIZE:
-                        memo.clear()
-                    memo[key] = cached
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                memo[key] = cached
             entry = cached
         result, updates, new_host, added, notable = entry
         if notable:

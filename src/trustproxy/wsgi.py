@@ -164,13 +164,17 @@ class WSGIMiddleware:
         port_text = get("SERVER_PORT")
         values = tuple(map(get, self._keys))
         plans = self._plans
+        # A key holding more client-sent text than MEMO_KEY_LENGTH is neither kept nor
+        # looked up: hashing a fresh 90 KB header would cost more than the walk.
+        if plans is not None and _key_length(values, original_host) > MEMO_KEY_LENGTH:
+            plans = None
         # Everything the outcome depends on, as it arrived: bounded like the core's memo,
         # emptied when full, off when the policy holds a callable.
         inputs = (remote_addr, values, scheme, original_host, port_text, script_name)
         found = plans.get(inputs) if plans is not None else None
         if found is None:
             plan = self._plan(remote_addr, values, scheme, original_host, port_text, script_name)
-            if plans is not None and _key_length(values, original_host) <= MEMO_KEY_LENGTH:
+            if plans is not None:
                 if len(plans) >= MEMO_SIZE:
                     plans.clear()
                 plans[inputs] = plan
