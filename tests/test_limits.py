@@ -242,10 +242,13 @@ def test_limit_asgi_keeps_no_long_client_bytes() -> None:
             coroutine = middleware(scope, None, None)
             with pytest.raises(StopIteration):
                 coroutine.send(None)
-    assert middleware._memo is not None
-    kept = [part for key in middleware._memo for part in key if isinstance(part, bytes)]
+    # The adapter keeps no outcome memo; the resolver's memos keep no long text.
+    assert middleware._memo is None
+    memo = middleware.resolver._checked_memo
+    kept = [part for key in memo for part in key[1] if isinstance(part, str)]
     assert all(len(part) <= MEMO_KEY_LENGTH for part in kept)
     assert all(len(name) <= 64 for name in middleware._plain)
+    before = len(memo)
     short = {
         "type": "http",
         "client": ("127.0.0.1", 1),
@@ -254,7 +257,7 @@ def test_limit_asgi_keeps_no_long_client_bytes() -> None:
     coroutine = middleware(short, None, None)
     with pytest.raises(StopIteration):
         coroutine.send(None)
-    assert len(middleware._memo) == 1  # the memo itself still works
+    assert len(memo) == before + 1  # the memo itself still works
 
 
 def test_limit_wsgi_plans_keep_no_long_client_text() -> None:
