@@ -122,9 +122,15 @@ def _parse(text: str) -> Optional[Address]:
         v6 = _ipv6(text[1:close])
         return None if v6 is None else _new(Address, (v6[0], port, v6[1], v6[2]))
     colons = text.count(":")
-    if colons == 0:
-        v4 = _ipv4(text)
-        return None if v4 is None else _new(Address, (v4[0], None, 4, v4[1]))
+    if colons == 0:  # _ipv4(text), inlined: the most common node of all
+        try:
+            packed = inet_pton(AF_INET, text)
+        except (OSError, ValueError):
+            return None
+        if inet_ntop(AF_INET, packed) != text:
+            return None
+        value = int.from_bytes(packed, "big")
+        return None if value == 0 else _new(Address, (text, None, 4, value))
     if colons == 1:  # IPv4address ":" port
         host, _, port_text = text.partition(":")
         port = parse_port(port_text)

@@ -512,7 +512,11 @@ class Resolver(ForwardedWalks):
         """
         memo: Optional[dict[object, _Checked]] = self._checked_memo
         rest = values[1:]
-        if _key_length(rest, host) > MEMO_KEY_LENGTH:
+        size = len(host) if host else 0
+        for value in rest:
+            if value:
+                size += len(value)
+        if size > MEMO_KEY_LENGTH:
             memo = None  # not even hashed
         key = (k, rest, scheme, host, port, prefix)
         checked = memo.get(key, MISSING) if memo is not None else MISSING
@@ -521,7 +525,13 @@ class Resolver(ForwardedWalks):
             for position in self._value_positions:
                 header = values[position]
                 if header:
-                    raw[position - 1] = nth_from_right(header, k, _LIMITS[position])[0]
+                    limit = _LIMITS[position]
+                    if len(header) <= limit and "," not in header:
+                        # One item (what a single proxy writes): every k reads it, as
+                        # nth_from_right would, without its loop.
+                        raw[position - 1] = header.strip(" \t") or None
+                    else:
+                        raw[position - 1] = nth_from_right(header, k, limit)[0]
             checked = _check_values(raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix)
             if memo is not None:
                 if len(memo) >= MEMO_SIZE:
@@ -693,4 +703,6 @@ def _check_values(
         elif checked:
             new_prefix = checked + prefix
             applied.append("prefix")
-    return _Checked(new_scheme, new_host, new_port, new_prefix, tuple(applied), tuple(ignored))
+    return _new(
+        _Checked, (new_scheme, new_host, new_port, new_prefix, tuple(applied), tuple(ignored))
+    )
