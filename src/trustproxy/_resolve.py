@@ -40,7 +40,14 @@ from ._config import (
     Options,
     options_from,
 )
-from ._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, MAX_LINES, TOO_LONG, nth_from_right
+from ._lists import (
+    MAX_EMPTY_ITEMS,
+    MAX_ITEM_LENGTH,
+    MAX_LINES,
+    TOO_LONG,
+    item_left_of,
+    nth_from_right,
+)
 from ._result import Details, Resolution
 from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
 from ._values import (
@@ -287,12 +294,9 @@ class Resolver(ForwardedWalks):
             empty = 0
             end = len(value)
             while end >= 0:
-                window = end - MAX_ITEM_LENGTH if end > MAX_ITEM_LENGTH else 0
-                start = value.rfind(",", window, end)
-                if start < 0 and window > 0:
+                text, end = item_left_of(value, end)
+                if text is None:  # an item too long
                     return self._unresolved_lazily(peer_hop, inputs)
-                text = value[start + 1 : end].strip(" \t")
-                end = start
                 if not text:
                     empty += 1
                     if empty > MAX_EMPTY_ITEMS:
@@ -425,19 +429,16 @@ class Resolver(ForwardedWalks):
             limit = self._limit
             end = len(value)
             while end >= 0:
-                # Scan for the next comma from the right, never further than one item's
-                # worth of characters: the cost follows the hops walked.
-                window = end - MAX_ITEM_LENGTH if end > MAX_ITEM_LENGTH else 0
-                start = value.rfind(",", window, end)
-                if start < 0 and window > 0:
+                # Never further left than one item's worth of characters per step: the
+                # cost follows the hops walked.
+                text, end = item_left_of(value, end)
+                if text is None:
                     trail.append(Hop(TOO_LONG, None, None, None))
                     return self._unresolved(
                         f"X-Forwarded-For item {k + 1} from the right is longer than"
                         f" {MAX_ITEM_LENGTH} characters",
                         trail, k + 1, scheme, host, port, prefix,
                     )  # fmt: skip
-                text = value[start + 1 : end].strip(" \t")
-                end = start
                 if not text:
                     empty += 1
                     if empty > MAX_EMPTY_ITEMS:

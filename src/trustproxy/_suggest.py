@@ -21,7 +21,7 @@ from typing import NamedTuple, Optional
 
 from ._address import parse_node
 from ._display import items_from_right
-from ._parse import MAX_EMPTY_ITEMS
+from ._lists import MAX_EMPTY_ITEMS
 from ._resolve import MAX_HOPS
 from .trust import TrustPolicy
 

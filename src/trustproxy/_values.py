@@ -12,7 +12,7 @@ from typing import Optional
 
 from . import _abnf
 from ._address import CACHE_SIZE, MISSING, parse_node, parse_port
-from ._parse import MAX_ITEM_LENGTH
+from ._lists import MAX_ITEM_LENGTH
 
 __all__ = [
     "DEFAULT_PORTS",

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from ._forwarded import describe_node, elements_from_right, node_text
-from ._parse import nth_from_right
+from ._lists import nth_from_right
 from ._status import APPLIED, CONFLICT, MAX_HOPS
 from ._values import FIELDS, ITEM_LIMITS, host_port, valid_scheme
 from .trust import Hop, TrustPolicy

@@ -55,7 +55,7 @@ from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable, Optional, Union
 
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
-from ._parse import MAX_LINES
+from ._lists import MAX_LINES
 from ._resolve import (
     APPLIED,
     CONFLICT,
@@ -307,7 +307,7 @@ class ASGIMiddleware:
         self, scope: Scope, found: list[Optional[bytes]], repeated: dict[int, list[bytes]]
     ) -> None:
         """Put the joined lines of each repeated header into ``found``: its rightmost
-        :data:`~trustproxy._parse.MAX_LINES`, which is all any walk reads."""
+        :data:`~trustproxy._lists.MAX_LINES`, which is all any walk reads."""
         client = scope.get("client")
         policy = self.resolver.policy
         if policy.cacheable and policy.peer(client[0] if client else None).trusted_by is None:

@@ -69,6 +69,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional, Union, overload
 
 from ._address import parse_node, parse_port
+from ._lists import item_left_of
 from ._resolve import MEMO_SIZE
 from ._values import (
     ITEM_LIMITS,
@@ -117,19 +118,16 @@ def _nth(value: str, n: int, limit: int) -> Optional[str]:
     examined is ``limit`` characters or longer.  Reads from the right with ``rfind``: the
     header is never split whole (RFC 9110 §5.6.1 list; X-Forwarded-* have no quoting).
     """
+    # werkzeug's positions: an empty element counts as one (werkzeug splits on every
+    # comma), unlike the core's walks.
     end = len(value)
     while True:
-        start = end - limit if end > limit else 0
-        comma = value.rfind(",", start, end)
+        item, end = item_left_of(value, end, limit)
         n -= 1
         if n == 0:
-            if comma < 0 and start > 0:
-                return None  # the item is longer than any valid value
-            item = value[comma + 1 : end].strip(" \t")
-            return item or None
-        if comma < 0:
+            return item or None  # None also for an item longer than any valid value
+        if end < 0:
             return None  # fewer than n items (or one too long to be valid)
-        end = comma
 
 
 def _count(name: str, value: object) -> int:
@@ -248,13 +246,8 @@ class ProxyFix:
         if count:
             forwarded_for = get("HTTP_X_FORWARDED_FOR")
             if forwarded_for:
-                if count == 1:  # _nth(forwarded_for, 1, _FOR_LIMIT), inlined
-                    end = len(forwarded_for)
-                    start = end - _FOR_LIMIT if end > _FOR_LIMIT else 0
-                    comma = forwarded_for.rfind(",", start)
-                    item = (
-                        None if comma < 0 and start > 0 else forwarded_for[comma + 1 :].strip(" \t")
-                    )
+                if count == 1:
+                    item = item_left_of(forwarded_for, len(forwarded_for), _FOR_LIMIT)[0]
                 else:
                     item = _nth(forwarded_for, count, _FOR_LIMIT)
                 if item:
