@@ -28,9 +28,9 @@ address ``k`` is 1, and with ``hops`` no address is a chain shorter than configu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Callable, NamedTuple, Optional, TypeVar, Union
+from typing import Callable, Optional, TypeVar, Union
 
-from ._address import MISSING, parse_node, parse_port
+from ._address import MISSING
 from ._address import _parse as parse_uncached
 from ._config import (
     BOTH,
@@ -40,25 +40,17 @@ from ._config import (
     Options,
     options_from,
 )
+from ._families import ForwardedWalks
 from ._lists import (
     MAX_EMPTY_ITEMS,
-    MAX_ITEM_LENGTH,
     MAX_LINES,
-    TOO_LONG,
     item_left_of,
     nth_from_right,
 )
 from ._result import Details, Resolution
 from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
-from ._values import (
-    DEFAULT_PORTS,
-    FIELDS,
-    ITEM_LIMITS,
-    host_port,
-    valid_prefix,
-    valid_scheme,
-)
-from ._walks import ForwardedWalks
+from ._values import FIELDS, ITEM_LIMITS, Checked, check_values
+from ._walk import walk_single, walk_x_forwarded
 from .trust import Hop, TrustSpec
 
 __all__ = [
@@ -157,7 +149,7 @@ class Resolver(ForwardedWalks):
         self._positions = {name: i for i, name in enumerate(self.header_names)}
         self._memo: Optional[dict[object, Resolution]] = {} if self.policy.cacheable else None
         # Checked values never depend on trust, so this memo is always on.
-        self._checked_memo: dict[object, _Checked] = {}
+        self._checked_memo: dict[object, Checked] = {}
         self._apply_for = "for" in self.fields
         #: Positions in the values tuple of the configured X-Forwarded-* besides -For.
         self._value_positions = tuple(p for p in (1, 2, 3, 4) if FIELDS[p] in self.fields)
@@ -419,83 +411,15 @@ class Resolver(ForwardedWalks):
         port: Optional[int],
         prefix: str,
     ) -> Resolution:
-        trail = [peer_hop]
-        client: Optional[Hop] = None
-        value = values[0]
-        k = 0
-        empty = 0
-        if value:
-            hop_of = self.policy.hop
-            limit = self._limit
-            end = len(value)
-            while end >= 0:
-                # Never further left than one item's worth of characters per step: the
-                # cost follows the hops walked.
-                text, end = item_left_of(value, end)
-                if text is None:
-                    trail.append(Hop(TOO_LONG, None, None, None))
-                    return self._unresolved(
-                        f"X-Forwarded-For item {k + 1} from the right is longer than"
-                        f" {MAX_ITEM_LENGTH} characters",
-                        trail, k + 1, scheme, host, port, prefix,
-                    )  # fmt: skip
-                if not text:
-                    empty += 1
-                    if empty > MAX_EMPTY_ITEMS:
-                        trail.append(Hop(TOO_LONG, None, None, None))
-                        return self._unresolved(
-                            f"X-Forwarded-For has more than {MAX_EMPTY_ITEMS} empty items",
-                            trail, k + 1, scheme, host, port, prefix,
-                        )  # fmt: skip
-                    continue
-                k += 1
-                hop = hop_of(text)
-                if hop is None:
-                    trail.append(Hop(text, None, None, None))
-                    return self._unresolved(
-                        f"X-Forwarded-For item {k} from the right, {text[:64]!r}, is not an"
-                        " IP address; the items left of it cannot be trusted",
-                        trail, k, scheme, host, port, prefix,
-                    )  # fmt: skip
-                trail.append(hop)
-                if hop.trusted_by is None:
-                    client = hop
-                    reason = "the client is the first untrusted address from the right"
-                    break
-                if k == limit:
-                    if self.policy.hops is None:
-                        return self._unresolved(
-                            f"more than {MAX_HOPS} trusted hops; stopped walking",
-                            trail, k + 1, scheme, host, port, prefix,
-                        )  # fmt: skip
-                    client = hop
-                    reason = f"the client is hop {k}, as hops={k} says"
-                    break
-            else:
-                if k and self.policy.hops is not None:
-                    return self._unresolved(
-                        f"X-Forwarded-For has {k} address(es) but hops={self.policy.hops}:"
-                        " the chain is shorter than configured",
-                        trail, k + 1, scheme, host, port, prefix,
-                    )  # fmt: skip
-                if k:
-                    client = trail[-1]
-                    reason = "every address is a trusted proxy; the leftmost is the client"
-        if client is None:
-            hops = self.policy.hops
-            if hops is not None:
-                # No item at all (no header, or only empty items) is a chain shorter than
-                # hops too: the other X-Forwarded-* were then written by whoever connected
-                # to the first proxy, not by the proxy hops names.
-                return self._unresolved(
-                    f"no X-Forwarded-For address but hops={hops}: the chain is shorter"
-                    " than configured",
-                    trail, 1, scheme, host, port, prefix,
-                )  # fmt: skip
-            k = 1
-            reason = "no X-Forwarded-For; the peer is the client"
+        walked = walk_x_forwarded(self.policy, self._limit, peer_hop, values[0])
+        if walked.unresolved:
+            return self._unresolved(
+                walked.reason, walked.trail, walked.proxies, scheme, host, port, prefix
+            )
+        # The client is hop k: the trail holds the peer and the k items walked.
+        k = len(walked.trail) - 1 if walked.client is not None else 1
         checked = self._checked(k, values, scheme, host, port, prefix)
-        return self._build(reason, trail, client, checked)
+        return self._build(walked.reason, walked.trail, walked.client, checked)
 
     def _checked(
         self,
@@ -505,13 +429,13 @@ class Resolver(ForwardedWalks):
         host: Optional[str],
         port: Optional[int],
         prefix: str,
-    ) -> _Checked:
+    ) -> Checked:
         """The X-Forwarded-Proto/-Host/-Port/-Prefix items aligned with hop ``k``, checked.
 
         They depend only on ``k`` and those headers, not on the client: a new client
         behind the same proxies reuses them from the memo.
         """
-        memo: Optional[dict[object, _Checked]] = self._checked_memo
+        memo: Optional[dict[object, Checked]] = self._checked_memo
         rest = values[1:]
         size = len(host) if host else 0
         for value in rest:
@@ -533,7 +457,7 @@ class Resolver(ForwardedWalks):
                         raw[position - 1] = header.strip(" \t") or None
                     else:
                         raw[position - 1] = nth_from_right(header, k, limit)[0]
-            checked = _check_values(raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix)
+            checked = check_values(raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix)
             if memo is not None:
                 if len(memo) >= MEMO_SIZE:
                     memo.clear()
@@ -549,35 +473,14 @@ class Resolver(ForwardedWalks):
         port: Optional[int],
         prefix: str,
     ) -> Resolution:
-        name = self.family
-        trail = [peer_hop]
-        if value is None:  # absent; an empty line is present and holds no address
-            if self.policy.hops is not None:
-                # No address at all is shorter than any hop count, as for X-Forwarded-For.
-                return self._unresolved(
-                    f"no {name} header but hops={self.policy.hops}: the chain is shorter"
-                    " than configured",
-                    trail, 1, scheme, host, port, prefix,
-                )  # fmt: skip
-            return self._finish(
-                f"no {name} header; the peer is the client",
-                trail, None, None, None, None, None, scheme, host, port, prefix,
-            )  # fmt: skip
-        text = value.strip(" \t")
-        # Exactly one line with exactly one address: a comma means a second line or a
-        # list, which a single-address header never legitimately carries.
-        address = None if "," in text else parse_node(text)
-        if address is None:
-            trail.append(Hop(text[:MAX_ITEM_LENGTH], None, None, None))
+        walked = walk_single(self.policy, self.family, peer_hop, value)
+        if walked.unresolved:
             return self._unresolved(
-                f"{name} must hold exactly one IP address, not {text[:64]!r}",
-                trail, 1, scheme, host, port, prefix,
-            )  # fmt: skip
-        hop = Hop(text, address.text, address.port, None)
-        trail.append(hop)
+                walked.reason, walked.trail, walked.proxies, scheme, host, port, prefix
+            )
         return self._finish(
-            f"the client is the address in {name}, sent by a trusted peer",
-            trail, hop, None, None, None, None, scheme, host, port, prefix,
+            walked.reason, walked.trail, walked.client,
+            None, None, None, None, scheme, host, port, prefix,
         )  # fmt: skip
 
     def _finish(
@@ -595,13 +498,13 @@ class Resolver(ForwardedWalks):
         prefix: str,
     ) -> Resolution:
         """Validate the hop-aligned values and build an applied Resolution."""
-        checked = _check_values(
+        checked = check_values(
             proto, forwarded_host, forwarded_port, forwarded_prefix, scheme, host, port, prefix
         )
         return self._build(reason, trail, client, checked)
 
     def _build(
-        self, reason: str, trail: list[Hop], client: Optional[Hop], checked: _Checked
+        self, reason: str, trail: list[Hop], client: Optional[Hop], checked: Checked
     ) -> Resolution:
         """An applied Resolution from the walk's outcome and the checked values."""
         applied = checked.applied
@@ -621,89 +524,3 @@ class Resolver(ForwardedWalks):
             (APPLIED, address, client_port, checked.scheme, checked.host, checked.port,
              checked.prefix, applied, checked.ignored, [(reason, tuple(trail), proxies)]),
         )  # fmt: skip
-
-
-class _Checked(NamedTuple):
-    """The request's scheme, Host, port and prefix after the forwarded values were
-    validated, which of them changed, and why any were ignored."""
-
-    scheme: str
-    host: Optional[str]
-    port: Optional[int]
-    prefix: str
-    applied: tuple[str, ...]
-    ignored: tuple[str, ...]
-
-
-def _check_values(
-    proto: Optional[str],
-    forwarded_host: Optional[str],
-    forwarded_port: Optional[str],
-    forwarded_prefix: Optional[str],
-    scheme: str,
-    host: Optional[str],
-    port: Optional[int],
-    prefix: str,
-) -> _Checked:
-    """Validate forwarded proto/host/port/prefix against the request's own values.
-
-    Invalid values are ignored (the request's own value stays) and recorded.  Pure: the
-    same arguments always give the same result, which the resolver memoises.
-    """
-    applied: list[str] = []
-    ignored: list[str] = []
-    new_scheme = scheme
-    if proto is not None:
-        checked = valid_scheme(proto)
-        if checked is None:
-            ignored.append(f"proto {proto[:64]!r} is not http, https, ws or wss")
-        elif checked != scheme:
-            new_scheme = checked
-            applied.append("proto")
-    new_host = host
-    new_port = port
-    host_given = False
-    host_port_value: Optional[int] = None
-    if forwarded_host is not None:
-        split = host_port(forwarded_host)
-        if split is None:
-            ignored.append(f"host {forwarded_host[:64]!r} is not a valid host")
-        else:
-            new_host = forwarded_host
-            host_given = True
-            host_port_value = split[1]
-            applied.append("host")
-    port_value: Optional[int] = None
-    if forwarded_port is not None:
-        port_value = parse_port(forwarded_port)
-        if port_value is None:
-            ignored.append(f"port {forwarded_port[:64]!r} is not a port number 1-65535")
-    if port_value is not None:
-        # Like werkzeug: the forwarded port replaces the port in Host — but only in a Host
-        # that is valid.  The request's own Host was never checked, and rebuilding one
-        # such as "x@evil.example" or "[::1" would write a forged or broken Host
-        # ("x@evil.example:443", "[::443") that no client sent: then only the port changes.
-        split = host_port(new_host) if new_host else None
-        if split is not None:
-            new_host = f"{split[0]}:{port_value}"
-        new_port = port_value
-        applied.append("port")
-    elif host_port_value is not None:
-        new_port = host_port_value
-    elif host_given or new_scheme != scheme:
-        # The client used the scheme's default port when the Host it sent had none.
-        # The request's own scheme is the caller's, in any case (RFC 3986 §3.1).
-        default = DEFAULT_PORTS.get(new_scheme) or DEFAULT_PORTS.get(new_scheme.lower())
-        if default is not None:
-            new_port = default
-    new_prefix = prefix
-    if forwarded_prefix is not None:
-        checked = valid_prefix(forwarded_prefix)
-        if checked is None:
-            ignored.append(f"prefix {forwarded_prefix[:64]!r} is not a safe path prefix")
-        elif checked:
-            new_prefix = checked + prefix
-            applied.append("prefix")
-    return _new(
-        _Checked, (new_scheme, new_host, new_port, new_prefix, tuple(applied), tuple(ignored))
-    )
