@@ -15,7 +15,8 @@ import pytest
 from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, _values, trust
 from trustproxy._forwarded import MAX_ELEMENT_LENGTH
 from trustproxy._lists import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, MAX_LINES, TOO_LONG, nth_from_right
-from trustproxy._resolve import MAX_HOPS, MEMO_KEY_LENGTH, MEMO_SIZE
+from trustproxy._memo import MEMO_KEY_LENGTH, MEMO_SIZE
+from trustproxy._resolve import MAX_HOPS
 from trustproxy.asgi import ASGIMiddleware
 
 PROXY = "127.0.0.1"

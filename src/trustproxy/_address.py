@@ -26,10 +26,10 @@ from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 from typing import Any, NamedTuple, Optional
 
 from . import _abnf
+from ._memo import CACHE_SIZE, remember
 
 __all__ = ["Address", "parse_address", "parse_node", "parse_port"]
 
-CACHE_SIZE = 4096
 # The longest node worth reading: "[" + 45-character IPv6 + "%" + zone + "]:65535".
 MAX_NODE_LENGTH = 100
 
@@ -151,11 +151,7 @@ def parse_node(text: str) -> Optional[Address]:
         return result  # type: ignore[no-any-return]
     if len(text) > MAX_NODE_LENGTH:
         return None  # not cached: the cache would keep the long text alive
-    result = _parse(text)
-    if len(_cache) >= CACHE_SIZE:
-        _cache.clear()
-    _cache[text] = result
-    return result
+    return remember(_cache, text, _parse(text), CACHE_SIZE)
 
 
 def parse_address(text: str) -> Optional[Address]:

@@ -47,6 +47,7 @@ from ._lists import (
     item_left_of,
     nth_from_right,
 )
+from ._memo import MEMO_KEY_LENGTH, key_length, remember
 from ._result import Details, Resolution
 from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
 from ._values import FIELDS, ITEM_LIMITS, Checked, check_values
@@ -68,12 +69,6 @@ __all__ = [
 # Per-field item limits, in field order (see _values.ITEM_LIMITS).
 _LIMITS = tuple(ITEM_LIMITS[field] for field in FIELDS)
 
-#: How many resolutions are remembered (see :meth:`Resolver._resolve`).
-MEMO_SIZE = 1024
-#: The most characters of header values and Host a remembered resolution's key may hold:
-#: the memo must not keep megabytes of client-sent text alive between requests.
-MEMO_KEY_LENGTH = 2048
-
 K = TypeVar("K")
 
 # NamedTuple's generated __new__ is a Python function; tuple.__new__ builds the same
@@ -82,14 +77,6 @@ _new = tuple.__new__
 #: What a resolution is a pure function of: peer, header values, scheme, Host, port, prefix.
 _Inputs = tuple[Optional[str], tuple[Optional[str], ...], str, Optional[str], Optional[int], str]
 Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
-
-
-def _key_length(values: tuple[Optional[str], ...], host: Optional[str]) -> int:
-    total = len(host) if host else 0
-    for value in values:
-        if value:
-            total += len(value)
-    return total
 
 
 class Resolver(ForwardedWalks):
@@ -231,17 +218,13 @@ class Resolver(ForwardedWalks):
         """
         memo = self._memo
         # A long key is not even hashed (a fresh 90 KB header costs more than the walk).
-        if memo is None or _key_length(values, host) > MEMO_KEY_LENGTH:
+        if memo is None or key_length(values, host) > MEMO_KEY_LENGTH:
             return self.decide(peer, values, scheme, host, port, prefix)
         key = (peer, values, scheme, host, port, prefix)
         cached = memo.get(key, MISSING)
         if cached is not MISSING:
             return cached  # type: ignore[no-any-return]
-        result = self.decide(peer, values, scheme, host, port, prefix)
-        if len(memo) >= MEMO_SIZE:
-            memo.clear()
-        memo[key] = result
-        return result
+        return remember(memo, key, self.decide(peer, values, scheme, host, port, prefix))
 
     def decide(
         self,
@@ -437,11 +420,7 @@ class Resolver(ForwardedWalks):
         """
         memo: Optional[dict[object, Checked]] = self._checked_memo
         rest = values[1:]
-        size = len(host) if host else 0
-        for value in rest:
-            if value:
-                size += len(value)
-        if size > MEMO_KEY_LENGTH:
+        if key_length(rest, host) > MEMO_KEY_LENGTH:
             memo = None  # not even hashed
         key = (k, rest, scheme, host, port, prefix)
         checked = memo.get(key, MISSING) if memo is not None else MISSING
@@ -459,9 +438,7 @@ class Resolver(ForwardedWalks):
                         raw[position - 1] = nth_from_right(header, k, limit)[0]
             checked = check_values(raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix)
             if memo is not None:
-                if len(memo) >= MEMO_SIZE:
-                    memo.clear()
-                memo[key] = checked
+                remember(memo, key, checked)
         return checked  # type: ignore[no-any-return]
 
     def _single(

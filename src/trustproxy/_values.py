@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 from . import _abnf
-from ._address import CACHE_SIZE, MISSING, parse_node, parse_port
+from ._address import MISSING, parse_node, parse_port
 from ._lists import MAX_ITEM_LENGTH
+from ._memo import CACHE_SIZE, remember
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -112,11 +113,7 @@ def host_port(text: str) -> Optional[tuple[str, Optional[int]]]:
         return result  # type: ignore[no-any-return]
     if len(text) > MAX_HOST_LENGTH:
         return None  # not cached: the cache would keep the long text alive
-    result = _check_host(text)
-    if len(_host_cache) >= CACHE_SIZE:
-        _host_cache.clear()
-    _host_cache[text] = result
-    return result
+    return remember(_host_cache, text, _check_host(text), CACHE_SIZE)
 
 
 def host_name(host: str) -> str:
@@ -174,11 +171,7 @@ def valid_prefix(text: str) -> Optional[str]:
         return result  # type: ignore[no-any-return]
     if len(text) > MAX_PREFIX_LENGTH:
         return None  # not cached: the cache would keep the long text alive
-    result = _check_prefix(text)
-    if len(_prefix_cache) >= CACHE_SIZE:
-        _prefix_cache.clear()
-    _prefix_cache[text] = result
-    return result
+    return remember(_prefix_cache, text, _check_prefix(text), CACHE_SIZE)
 
 
 # NamedTuple's generated __new__ is Python code; tuple.__new__ builds the same object in C.

@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Optional, Union, overload
 
 from ._address import parse_node, parse_port
 from ._lists import item_left_of
-from ._resolve import MEMO_SIZE
+from ._memo import MEMO_KEY_LENGTH, remember
 from ._values import (
     ITEM_LIMITS,
     host_port,
@@ -102,10 +102,6 @@ _FOR_LIMIT = ITEM_LIMITS["for"]
 _SHORT_LIMIT = ITEM_LIMITS["proto"]  # proto and port
 _HOST_LIMIT = ITEM_LIMITS["host"]
 _PREFIX_LIMIT = ITEM_LIMITS["prefix"]
-
-#: Combinations of values longer than this in all are not remembered (memory bound:
-#: MEMO_SIZE of them per memo).
-MEMO_MAX_KEY_LENGTH = 1024
 
 # (X-Forwarded-Proto, -Host, -Port, -Prefix, HTTP_HOST)
 _Key = tuple[Optional[str], Optional[str], Optional[str], Optional[str], Optional[str]]
@@ -274,10 +270,8 @@ class ProxyFix:
                 + len(prefix or "")
                 + len(http_host or "")
             )
-            if size <= MEMO_MAX_KEY_LENGTH:
-                if len(memo) >= MEMO_SIZE:
-                    memo.clear()
-                memo[key] = writes
+            if size <= MEMO_KEY_LENGTH:
+                remember(memo, key, writes)
         if writes:
             environ.update(writes)
         return self.app(environ, start_response)

@@ -34,8 +34,9 @@ from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional, Union
 
 from . import presets as _presets
-from ._address import CACHE_SIZE, MAX_NODE_LENGTH, MISSING, Address, parse_node
+from ._address import MAX_NODE_LENGTH, MISSING, Address, parse_node
 from ._address import _parse as parse_uncached
+from ._memo import CACHE_SIZE, remember
 from .errors import ConfigError
 
 __all__ = ["PRESETS", "Deliberate", "Hop", "TrustPolicy", "TrustSpec"]
@@ -342,9 +343,7 @@ class TrustPolicy:
             else tuple.__new__(Hop, (text, address.text, address.port, self.trusted_by(address)))
         )
         if cache is not None:
-            if len(cache) >= CACHE_SIZE:
-                cache.clear()
-            cache[text] = result
+            remember(cache, text, result, CACHE_SIZE)
         return result
 
     def peer(self, peer: Optional[str]) -> Hop:
@@ -363,9 +362,7 @@ class TrustPolicy:
         else:
             hop = Hop(peer, address.text, None, self.trusted_by(address))
         if peers is not None and len(peer) <= MAX_NODE_LENGTH:
-            if len(peers) >= PEERS_SIZE:
-                peers.clear()
-            peers[peer] = hop
+            remember(peers, peer, hop, PEERS_SIZE)
         return hop
 
     def __repr__(self) -> str:
