@@ -40,7 +40,7 @@ from ._config import (
     Options,
     options_from,
 )
-from ._families import ForwardedWalks
+from ._families import resolve_both, resolve_forwarded
 from ._lists import (
     MAX_EMPTY_ITEMS,
     MAX_LINES,
@@ -48,7 +48,7 @@ from ._lists import (
     nth_from_right,
 )
 from ._memo import MEMO_KEY_LENGTH, key_length, remember
-from ._result import Details, Resolution
+from ._result import Details, Resolution, applied, finish, unresolved
 from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
 from ._values import FIELDS, ITEM_LIMITS, Checked, check_values
 from ._walk import walk_single, walk_x_forwarded
@@ -79,7 +79,7 @@ _Inputs = tuple[Optional[str], tuple[Optional[str], ...], str, Optional[str], Op
 Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
 
 
-class Resolver(ForwardedWalks):
+class Resolver:
     """A compiled configuration: trust policy, fields and header family.
 
     :param options: an :class:`~trustproxy._config.Options` built already (the adapters
@@ -362,28 +362,18 @@ class Resolver(ForwardedWalks):
         if family == "x-forwarded":
             return self._x_forwarded(peer_hop, values, scheme, host, port, prefix)
         if family == "forwarded":
-            return self._forwarded(peer_hop, values[0], scheme, host, port, prefix)[0]
+            return resolve_forwarded(
+                self.policy, self._limit, self.fields, self._apply_for,
+                peer_hop, values[0], scheme, host, port, prefix,
+            )[0]  # fmt: skip
         if family == BOTH:
-            return self._both(peer_hop, values, scheme, host, port, prefix)
+            return resolve_both(
+                self.policy, self._limit, self.fields, self._apply_for, self._x_forwarded,
+                peer_hop, values, scheme, host, port, prefix,
+            )  # fmt: skip
         return self._single(peer_hop, values[0], scheme, host, port, prefix)
 
     # -- the walks -------------------------------------------------------------------
-
-    def _unresolved(
-        self,
-        reason: str,
-        trail: list[Hop],
-        proxies: int,
-        scheme: str,
-        host: Optional[str],
-        port: Optional[int],
-        prefix: str,
-    ) -> Resolution:
-        hops = tuple(trail)
-        return Resolution(
-            UNRESOLVED, reason, trail[0].address, None, scheme, host, port, prefix,
-            hops, hops[:proxies],
-        )  # fmt: skip
 
     def _x_forwarded(
         self,
@@ -396,13 +386,13 @@ class Resolver(ForwardedWalks):
     ) -> Resolution:
         walked = walk_x_forwarded(self.policy, self._limit, peer_hop, values[0])
         if walked.unresolved:
-            return self._unresolved(
+            return unresolved(
                 walked.reason, walked.trail, walked.proxies, scheme, host, port, prefix
             )
         # The client is hop k: the trail holds the peer and the k items walked.
         k = len(walked.trail) - 1 if walked.client is not None else 1
         checked = self._checked(k, values, scheme, host, port, prefix)
-        return self._build(walked.reason, walked.trail, walked.client, checked)
+        return applied(self._apply_for, walked.reason, walked.trail, walked.client, checked)
 
     def _checked(
         self,
@@ -452,52 +442,10 @@ class Resolver(ForwardedWalks):
     ) -> Resolution:
         walked = walk_single(self.policy, self.family, peer_hop, value)
         if walked.unresolved:
-            return self._unresolved(
+            return unresolved(
                 walked.reason, walked.trail, walked.proxies, scheme, host, port, prefix
             )
-        return self._finish(
-            walked.reason, walked.trail, walked.client,
+        return finish(
+            self._apply_for, walked.reason, walked.trail, walked.client,
             None, None, None, None, scheme, host, port, prefix,
-        )  # fmt: skip
-
-    def _finish(
-        self,
-        reason: str,
-        trail: list[Hop],
-        client: Optional[Hop],
-        proto: Optional[str],
-        forwarded_host: Optional[str],
-        forwarded_port: Optional[str],
-        forwarded_prefix: Optional[str],
-        scheme: str,
-        host: Optional[str],
-        port: Optional[int],
-        prefix: str,
-    ) -> Resolution:
-        """Validate the hop-aligned values and build an applied Resolution."""
-        checked = check_values(
-            proto, forwarded_host, forwarded_port, forwarded_prefix, scheme, host, port, prefix
-        )
-        return self._build(reason, trail, client, checked)
-
-    def _build(
-        self, reason: str, trail: list[Hop], client: Optional[Hop], checked: Checked
-    ) -> Resolution:
-        """An applied Resolution from the walk's outcome and the checked values."""
-        applied = checked.applied
-        proxies: tuple[Hop, ...]
-        if client is None:
-            peer = trail[0]
-            address, client_port, proxies = peer.address, None, (peer,)
-        else:
-            proxies = tuple(trail[:-1])
-            if self._apply_for:
-                address, client_port = client.address, client.port
-                applied = ("for", *applied)
-            else:
-                address, client_port = trail[0].address, None
-        return _new(
-            Resolution,
-            (APPLIED, address, client_port, checked.scheme, checked.host, checked.port,
-             checked.prefix, applied, checked.ignored, [(reason, tuple(trail), proxies)]),
         )  # fmt: skip

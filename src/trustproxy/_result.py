@@ -13,10 +13,13 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from ._status import APPLIED, UNRESOLVED
+from ._values import Checked, check_values
+
 if TYPE_CHECKING:
     from .trust import Hop
 
-__all__ = ["Details", "Resolution", "lazy"]
+__all__ = ["Details", "Resolution", "applied", "finish", "lazy", "unresolved"]
 
 #: The explanation: (reason, hops, proxies).
 Details = tuple[str, tuple["Hop", ...], tuple["Hop", ...]]
@@ -170,3 +173,64 @@ def lazy(
         (status, client, client_port, scheme, host, port, prefix, applied, ignored,
          [explain, arguments]),
     )  # fmt: skip
+
+
+def unresolved(
+    reason: str,
+    trail: list[Hop],
+    proxies: int,
+    scheme: str,
+    host: Optional[str],
+    port: Optional[int],
+    prefix: str,
+) -> Resolution:
+    """Nothing applied: the request's own values, the trail walked and why."""
+    hops = tuple(trail)
+    return Resolution(
+        UNRESOLVED, reason, trail[0].address, None, scheme, host, port, prefix,
+        hops, hops[:proxies],
+    )  # fmt: skip
+
+
+def applied(
+    apply_for: bool, reason: str, trail: list[Hop], client: Optional[Hop], checked: Checked
+) -> Resolution:
+    """An applied Resolution from a walk's outcome and the checked values."""
+    fields = checked.applied
+    proxies: tuple[Hop, ...]
+    if client is None:
+        peer = trail[0]
+        address, client_port, proxies = peer.address, None, (peer,)
+    else:
+        proxies = tuple(trail[:-1])
+        if apply_for:
+            address, client_port = client.address, client.port
+            fields = ("for", *fields)
+        else:
+            address, client_port = trail[0].address, None
+    return _new(
+        Resolution,
+        (APPLIED, address, client_port, checked.scheme, checked.host, checked.port,
+         checked.prefix, fields, checked.ignored, [(reason, tuple(trail), proxies)]),
+    )  # fmt: skip
+
+
+def finish(
+    apply_for: bool,
+    reason: str,
+    trail: list[Hop],
+    client: Optional[Hop],
+    proto: Optional[str],
+    forwarded_host: Optional[str],
+    forwarded_port: Optional[str],
+    forwarded_prefix: Optional[str],
+    scheme: str,
+    host: Optional[str],
+    port: Optional[int],
+    prefix: str,
+) -> Resolution:
+    """Validate the hop-aligned values and build an applied Resolution."""
+    checked = check_values(
+        proto, forwarded_host, forwarded_port, forwarded_prefix, scheme, host, port, prefix
+    )
+    return applied(apply_for, reason, trail, client, checked)
