@@ -43,6 +43,7 @@ from ._config import (
 from ._families import resolve_both, resolve_forwarded
 from ._lists import (
     MAX_EMPTY_ITEMS,
+    MAX_ITEM_LENGTH,
     MAX_LINES,
     item_left_of,
     nth_from_right,
@@ -262,7 +263,19 @@ class Resolver:
         value = values[0]
         client = None
         k = 0
-        if value:
+        if value and len(value) <= MAX_ITEM_LENGTH and "," not in value:
+            # One item (one proxy in front, the usual case), read without the scanner:
+            # it is the client whether trusted or not (the leftmost item), unless hops
+            # asks for more than the one hop there is.
+            only = value.strip(" \t")
+            if only:
+                k = 1
+                client = parse_uncached(only)
+                if client is None:
+                    return self._unresolved_lazily(peer_hop, inputs)
+                if hops is not None and hops != 1 and self._trusted_by(client) is not None:
+                    return self._unresolved_lazily(peer_hop, inputs)
+        elif value:
             parse = parse_uncached
             trusted_by = self._trusted_by
             limit = self._limit
@@ -410,7 +423,11 @@ class Resolver:
         """
         memo: Optional[dict[object, Checked]] = self._checked_memo
         rest = values[1:]
-        if key_length(rest, host) > MEMO_KEY_LENGTH:
+        size = len(host) if host else 0  # key_length(rest, host), inlined
+        for value in rest:
+            if value:
+                size += len(value)
+        if size > MEMO_KEY_LENGTH:
             memo = None  # not even hashed
         key = (k, rest, scheme, host, port, prefix)
         checked = memo.get(key, MISSING) if memo is not None else MISSING

@@ -149,9 +149,11 @@ class WSGIMiddleware:
             return None
         get = environ.get
         remote_addr = get("REMOTE_ADDR")
-        scheme = get("wsgi.url_scheme", "http")
+        original_scheme = get("wsgi.url_scheme")
+        scheme = "http" if original_scheme is None else original_scheme
         original_host = get("HTTP_HOST")
-        script_name = get("SCRIPT_NAME", "")
+        original_script = get("SCRIPT_NAME")
+        script_name = "" if original_script is None else original_script
         port_text = get("SERVER_PORT")
         values = tuple(map(get, self._keys))
         try:
@@ -168,11 +170,11 @@ class WSGIMiddleware:
         environ[ORIGINAL_KEY] = {
             "REMOTE_ADDR": remote_addr,
             "REMOTE_PORT": get("REMOTE_PORT"),
-            "wsgi.url_scheme": get("wsgi.url_scheme"),
+            "wsgi.url_scheme": original_scheme,
             "HTTP_HOST": original_host,
             "SERVER_NAME": get("SERVER_NAME"),
             "SERVER_PORT": port_text,
-            "SCRIPT_NAME": get("SCRIPT_NAME"),
+            "SCRIPT_NAME": original_script,
         }
         environ[RESOLUTION_KEY] = result
         applied = result.applied
