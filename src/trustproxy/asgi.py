@@ -139,7 +139,6 @@ class ASGIMiddleware:
         self._index = {name.encode("latin-1"): i for i, name in enumerate(names)}
         self._index[b"host"] = -1
         self._width = len(names)
-        self._names = tuple(name.encode("latin-1") for name in names)
         # Header names seen that are already lower case and not ours: skipped with one
         # set probe.  A bounded cache of names, not of anything about a request.
         self._plain: set[bytes] = set()
@@ -183,28 +182,7 @@ class ASGIMiddleware:
     def rewrite(self, scope: Scope) -> Optional[Scope]:
         """The scope the application should see, or ``None`` when no forwarding header
         arrived.  Pure: the given scope is not modified."""
-        lines = scope["headers"]
-        found: Optional[list[Optional[bytes]]] = None
-        host_line: Optional[bytes] = None
-        scanned = False
-        if type(lines) is list:
-            # The usual request: every name distinct and lower case (as uvicorn, hypercorn
-            # and daphne send them).  Then one dict, built in C, answers every lookup.
-            by_name = dict(lines)
-            if len(by_name) == len(lines):
-                try:
-                    names = b"".join(by_name)
-                except TypeError:  # a name that is not bytes: read line by line
-                    names = b"X"
-                if names == names.lower():
-                    scanned = True
-                    get = by_name.get
-                    host_line = get(b"host")
-                    found = [get(name) for name in self._names]
-                    if found.count(None) == self._width:
-                        return None
-        if not scanned:
-            found, host_line = self._scan(scope)
+        found, host_line = self._scan(scope)
         if found is None:
             return None
         for position in self._triggers:
