@@ -1,28 +1,14 @@
 """The pure core: (socket peer, forwarding headers, the request's own values) -> Resolution.
 
-Nothing here knows about WSGI or ASGI.  An adapter hands over the peer, a ``get`` function
-for header values (all lines of one header joined with commas, in arrival order) and the
-request's scheme, Host, port and path prefix; it gets back an immutable
-:class:`Resolution` and writes what it says.
-
-The X-Forwarded-For walk
-------------------------
-``a0`` is the socket peer; ``a1`` the rightmost X-Forwarded-For item, ``a2`` the next…
-
-1. If ``a0`` is not trusted, nothing is read and nothing changes (``untrusted-peer``).
-2. Walk right to left.  The client is ``a_k`` for the first ``k`` where ``a_k`` is not
-   trusted or ``k == hops``.
-3. If the items run out first: without ``hops`` the leftmost item is the client (every
-   hop was a trusted proxy); with ``hops`` the chain is shorter than configured and the
-   request is ``unresolved`` — no item at all included.
-4. An item the walk must examine that is not an address (``unknown``, ``_hidden``, junk,
-   a non-canonical IPv4, a bad port) makes the request ``unresolved``: it is never skipped,
-   because the items to its left were written by someone the walk could not vouch for.
+Nothing here knows about WSGI or ASGI.  An adapter hands over the peer, the header values
+(all lines of one header joined with commas, in arrival order) and the request's scheme,
+Host, port and path prefix, and gets back an immutable :class:`Resolution` to write.
+:meth:`Resolver.decide` computes only the decision; the explanation is built by the walk
+(:mod:`trustproxy._walk`, rules in ``docs/walk.md``) when it is first read.
 
 Scheme, host, port and prefix are hop-aligned with the client: the ``k``-th item from the
 right of their header, or its leftmost item if it has fewer; with no X-Forwarded-For
-address ``k`` is 1, and with ``hops`` no address is a chain shorter than configured
-(``unresolved``).  An unresolved request gets none of them.
+address ``k`` is 1.  An unresolved request gets none of them.
 """
 
 from __future__ import annotations
@@ -31,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from typing import Callable, Optional, TypeVar, Union
 
 from ._address import MISSING
-from ._address import _parse as parse_uncached
 from ._config import (
     BOTH,
     DEFAULT_HEADERS,
@@ -42,17 +27,14 @@ from ._config import (
 )
 from ._families import resolve_both, resolve_forwarded
 from ._lists import (
-    MAX_EMPTY_ITEMS,
-    MAX_ITEM_LENGTH,
     MAX_LINES,
-    item_left_of,
     nth_from_right,
 )
 from ._memo import MEMO_KEY_LENGTH, key_length, remember
 from ._result import Details, Resolution, applied, finish, unresolved
 from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
 from ._values import FIELDS, ITEM_LIMITS, Checked, check_values
-from ._walk import walk_single, walk_x_forwarded
+from ._walk import decide_x_forwarded, walk_single, walk_x_forwarded
 from .trust import Hop, TrustSpec
 
 __all__ = [
@@ -238,12 +220,12 @@ class Resolver:
     ) -> Resolution:
         """Resolve from header values aligned with :attr:`header_names`, without a memo.
 
-        The entry point for adapters that keep their own outcome memo (or none).  For
-        X-Forwarded-* this is the lean path: it computes only the decision — the client
-        hop, its address and the checked values — and returns a :class:`Resolution` whose
-        ``reason``, ``hops`` and ``proxies`` are computed by the full walk
-        (:meth:`_compute`) when first read.  Anything unusual (an item that is not an
-        address, a chain shorter than ``hops``, limits reached) takes the full walk now.
+        The entry point for adapters (which keep no outcome memo).  For X-Forwarded-* this
+        is the lean path: it computes only the decision — the client hop, its address
+        and the checked values — and returns a :class:`Resolution` whose ``reason``,
+        ``hops`` and ``proxies`` are computed by the full walk (:meth:`_compute`) when
+        first read.  Other header families, and policies with a callable entry (whose
+        answers may change), take the full walk now.
         """
         peer_hop = self.policy.peer(peer)
         inputs: _Inputs = (peer, values, scheme, host, port, prefix)
@@ -257,60 +239,10 @@ class Resolver:
             )  # fmt: skip
         if not self._lean:
             return self._compute(peer, values, scheme, host, port, prefix)
-        # The X-Forwarded-For walk of the module docstring, keeping only the client.  An
-        # unresolved request changes nothing, so its decision needs no more than that.
-        hops = self.policy.hops
-        value = values[0]
-        client = None
-        k = 0
-        if value and len(value) <= MAX_ITEM_LENGTH and "," not in value:
-            # One item (one proxy in front, the usual case), read without the scanner:
-            # it is the client whether trusted or not (the leftmost item), unless hops
-            # asks for more than the one hop there is.
-            only = value.strip(" \t")
-            if only:
-                k = 1
-                client = parse_uncached(only)
-                if client is None:
-                    return self._unresolved_lazily(peer_hop, inputs)
-                if hops is not None and hops != 1 and self._trusted_by(client) is not None:
-                    return self._unresolved_lazily(peer_hop, inputs)
-        elif value:
-            parse = parse_uncached
-            trusted_by = self._trusted_by
-            limit = self._limit
-            empty = 0
-            end = len(value)
-            while end >= 0:
-                text, end = item_left_of(value, end)
-                if text is None:  # an item too long
-                    return self._unresolved_lazily(peer_hop, inputs)
-                if not text:
-                    empty += 1
-                    if empty > MAX_EMPTY_ITEMS:
-                        return self._unresolved_lazily(peer_hop, inputs)
-                    continue
-                k += 1
-                address = parse(text)
-                if address is None:
-                    return self._unresolved_lazily(peer_hop, inputs)
-                if trusted_by(address) is None:
-                    client = address
-                    break
-                if k == limit:
-                    if hops is None:
-                        return self._unresolved_lazily(peer_hop, inputs)
-                    client = address
-                    break
-            else:
-                if k:
-                    if hops is not None:
-                        return self._unresolved_lazily(peer_hop, inputs)
-                    client = address  # every item trusted: the leftmost
-        if client is None:
-            if hops is not None:
-                return self._unresolved_lazily(peer_hop, inputs)
-            k = 1
+        k, client = decide_x_forwarded(values[0], self._trusted_by, self._limit, self.policy.hops)
+        if k < 0:
+            # Unresolved: nothing changes, so the decision needs no more than that.
+            return self._unresolved_lazily(peer_hop, inputs)
         checked = self._checked(k, values, scheme, host, port, prefix)
         applied = checked.applied
         address_text: Optional[str]

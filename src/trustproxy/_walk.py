@@ -27,15 +27,16 @@ client (RFC 7239 §5.4, §5.3: each proxy describes the request as it received i
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
-from ._address import parse_node
+from ._address import Address, parse_node
+from ._address import _parse as parse_uncached
 from ._forwarded import describe_node, elements_from_right, node_text
 from ._lists import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, item_left_of
 from ._status import MAX_HOPS
 from .trust import Hop, TrustPolicy
 
-__all__ = ["Walked", "walk_forwarded", "walk_single", "walk_x_forwarded"]
+__all__ = ["Walked", "decide_x_forwarded", "walk_forwarded", "walk_single", "walk_x_forwarded"]
 
 
 class Walked(NamedTuple):
@@ -213,6 +214,60 @@ def walk_x_forwarded(policy: TrustPolicy, limit: int, peer: Hop, value: Optional
             trail, None, None, 1,
         )  # fmt: skip
     return Walked(False, "no X-Forwarded-For; the peer is the client", trail, None, None, 0)
+
+
+def decide_x_forwarded(
+    value: Optional[str],
+    trusted_by: Callable[[Address], Optional[str]],
+    limit: int,
+    hops: Optional[int],
+) -> tuple[int, Optional[Address]]:
+    """:func:`walk_x_forwarded`'s decision alone, for ``Resolver.decide``: no trail.
+
+    Returns ``(k, client)``: the client is item ``k`` from the right; ``(1, None)`` when
+    there is no item (the peer is the client); ``(-1, None)`` when the walk is
+    unresolved.  Same rules, same scans; the explanation is :func:`walk_x_forwarded`'s.
+    """
+    if value and len(value) <= MAX_ITEM_LENGTH and "," not in value:
+        # One item (one proxy in front, the usual case), read without the scanner: it
+        # is the client whether trusted or not (the leftmost item), unless hops asks for
+        # more than the one hop there is.
+        only = value.strip(" \t")
+        if not only:
+            return (-1, None) if hops is not None else (1, None)
+        client = parse_uncached(only)
+        if client is None:
+            return -1, None
+        if hops is not None and hops != 1 and trusted_by(client) is not None:
+            return -1, None
+        return 1, client
+    k = 0
+    if value:
+        parse = parse_uncached
+        empty = 0
+        end = len(value)
+        address = None
+        while end >= 0:
+            text, end = item_left_of(value, end)
+            if text is None:  # an item too long
+                return -1, None
+            if not text:
+                empty += 1
+                if empty > MAX_EMPTY_ITEMS:
+                    return -1, None
+                continue
+            k += 1
+            address = parse(text)
+            if address is None:
+                return -1, None  # not an address: never skipped
+            if trusted_by(address) is None:
+                return k, address
+            if k == limit:
+                return (-1, None) if hops is None else (k, address)
+        if k:
+            # Every item trusted: the leftmost is the client, unless hops wanted more.
+            return (-1, None) if hops is not None else (k, address)
+    return (-1, None) if hops is not None else (1, None)
 
 
 def walk_single(policy: TrustPolicy, name: str, peer: Hop, value: Optional[str]) -> Walked:
