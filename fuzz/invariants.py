@@ -40,7 +40,7 @@ from trustproxy._forwarded import (
     parse_element,
     parse_forwarded,
 )
-from trustproxy._parse import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
+from trustproxy._lists import MAX_ITEM_LENGTH, TOO_LONG, nth_from_right
 from trustproxy._resolve import MAX_HOPS
 from trustproxy._values import MAX_HOST_LENGTH, host_port, valid_prefix, valid_scheme
 from trustproxy.asgi import ASGIMiddleware

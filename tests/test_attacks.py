@@ -26,7 +26,7 @@ from trustproxy import (
     Resolver,
     WSGIMiddleware,
 )
-from trustproxy._parse import MAX_ITEM_LENGTH
+from trustproxy._lists import MAX_ITEM_LENGTH
 from trustproxy._resolve import MAX_HOPS
 from trustproxy.asgi import ASGIMiddleware
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from trustproxy import APPLIED, Resolver, WSGIMiddleware, _address, _values, asgi
-from trustproxy._resolve import MEMO_SIZE
+from trustproxy._memo import MEMO_SIZE
 from trustproxy.asgi import ASGIMiddleware
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))

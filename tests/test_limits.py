@@ -15,10 +15,11 @@ from typing import Any, Optional
 import pytest
 
 import builders
-from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, _values
+from trustproxy import APPLIED, UNRESOLVED, Resolver, WSGIMiddleware, _address, _values, trust
 from trustproxy._forwarded import MAX_ELEMENT_LENGTH
-from trustproxy._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, MAX_LINES, TOO_LONG, nth_from_right
-from trustproxy._resolve import MAX_HOPS, MEMO_KEY_LENGTH, MEMO_SIZE
+from trustproxy._lists import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, MAX_LINES, TOO_LONG, nth_from_right
+from trustproxy._memo import MEMO_KEY_LENGTH, MEMO_SIZE
+from trustproxy._resolve import MAX_HOPS
 from trustproxy.asgi import ASGIMiddleware
 
 PROXY = "127.0.0.1"
@@ -42,7 +43,9 @@ def counting(text: str) -> Counting:
 
 
 def _assert_bounded_scans(value: Counting, steps: int) -> None:
-    assert 0 < len(value.calls) <= steps
+    """At most ``steps`` scans for the decision and as many again for the explanation
+    (the hop trail, built by a second walk when it is first read), each bounded."""
+    assert 0 < len(value.calls) <= 2 * steps
     for start, end in value.calls:
         assert end - start <= MAX_ITEM_LENGTH
 
@@ -54,9 +57,12 @@ def test_limit_work_follows_hops_walked(junk: int, trusted_hops: int) -> None:
     resolver = Resolver(trusted="127.0.0.1, 10.0.0.0/8")
     result = resolver._resolve(PROXY, (value, None, None, None, None), "http", None, None, "")
     assert (result.status, result.client) == (APPLIED, CLIENT)
+    # The decision: one scan per hop (none for a lone item, read without the scanner).
+    decision = len(value.calls)
+    assert decision == (trusted_hops + 1 if junk or trusted_hops else 0)
     assert len(result.hops) == trusted_hops + 2  # the peer, the proxies, the client
     _assert_bounded_scans(value, trusted_hops + 1)
-    assert len(value.calls) == trusted_hops + 1  # one scan per hop, whatever the junk
+    assert len(value.calls) - decision == trusted_hops + 1  # the explanation's walk
 
 
 def test_limit_hops_walked_capped() -> None:
@@ -105,10 +111,13 @@ def test_limit_empty_items_in_other_fields(empty: int) -> None:
 
 
 def _sizes(resolver: Resolver) -> dict[str, int]:
-    assert resolver._memo is not None and resolver.policy._cache is not None
+    policy = resolver.policy
+    assert resolver._memo is not None and policy._cache is not None
+    assert policy._peers is not None
     return {
         "memo": len(resolver._memo),
-        "policy": len(resolver.policy._cache),
+        "policy": len(policy._cache),
+        "peers": len(policy._peers),
         "address": len(_address._cache),
         "host": len(_values._host_cache),
         "prefix": len(_values._prefix_cache),
@@ -132,10 +141,12 @@ def test_limit_caches_bounded_after_distinct_inputs() -> None:
         for name, size in _sizes(resolver).items():
             peak[name] = max(peak[name], size)
     assert peak["memo"] == MEMO_SIZE
-    for name in ("policy", "host", "prefix"):
+    for name in ("host", "prefix"):
         assert peak[name] == _address.CACHE_SIZE, name
-    # The policy parses uncached (it caches the hop itself); the address cache serves
-    # other callers and is bounded all the same.
+    assert peak["peers"] == trust.PEERS_SIZE  # every request a new socket peer
+    # The decision parses uncached; the hop cache (the explanation's walk) and the
+    # address cache serve other callers and are bounded all the same.
+    assert peak["policy"] <= _address.CACHE_SIZE
     assert peak["address"] <= _address.CACHE_SIZE
 
 
@@ -265,10 +276,13 @@ def test_limit_asgi_keeps_no_long_client_bytes() -> None:
             coroutine = middleware(scope, None, None)
             with pytest.raises(StopIteration):
                 coroutine.send(None)
-    assert middleware._memo is not None
-    kept = [part for key in middleware._memo for part in key if isinstance(part, bytes)]
+    # The adapter keeps no outcome memo; the resolver's memos keep no long text.
+    assert middleware._memo is None
+    memo = middleware.resolver._checked_memo
+    kept = [part for key in memo for part in key[1] if isinstance(part, str)]
     assert all(len(part) <= MEMO_KEY_LENGTH for part in kept)
     assert all(len(name) <= 64 for name in middleware._plain)
+    before = len(memo)
     short = {
         "type": "http",
         "client": ("127.0.0.1", 1),
@@ -277,7 +291,7 @@ def test_limit_asgi_keeps_no_long_client_bytes() -> None:
     coroutine = middleware(short, None, None)
     with pytest.raises(StopIteration):
         coroutine.send(None)
-    assert len(middleware._memo) == 1  # the memo itself still works
+    assert len(memo) == before + 1  # the memo itself still works
 
 
 def test_limit_wsgi_plans_keep_no_long_client_text() -> None:
@@ -290,10 +304,12 @@ def test_limit_wsgi_plans_keep_no_long_client_text() -> None:
         for peer in (PROXY, "198.51.100.1"):
             environ = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": long, "HTTP_HOST": long}
             middleware(environ, lambda *a: None)
-    assert middleware._plans is not None
-    assert middleware._plans == {}
+    # The adapter keeps no outcome memo; the checked-values memo keeps no long text.
+    assert middleware._plans is None
+    memo = middleware.resolver._checked_memo
+    assert memo == {}
     middleware({"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": CLIENT}, lambda *a: None)
-    assert len(middleware._plans) == 1  # the memo itself still works
+    assert len(memo) == 1  # the memo itself still works
 
 
 # --- repeated header lines ------------------------------------------------------------------

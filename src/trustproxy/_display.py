@@ -12,7 +12,7 @@ may have written, so it goes through three guards before it reaches a terminal o
 * :func:`shorten` cuts a value to :data:`MAX_SHOWN` characters with a visible marker, so a
   64 KB header line is shown as 1,000 characters, once;
 * :func:`items_from_right` reads the items of a list header from the right within a fixed
-  number of bounded ``rfind`` steps, the way the walk does (``_parse.nth_from_right``), so
+  number of bounded ``rfind`` steps, the way the walk does (``_lists.nth_from_right``), so
   no display of a header costs more than a fixed amount of work whatever its size.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._parse import MAX_ITEM_LENGTH
+from ._lists import MAX_ITEM_LENGTH
 
 __all__ = ["MAX_SHOWN", "items_from_right", "shorten", "visible"]
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Optional, Union
 
 from ._display import items_from_right, shorten, visible
-from ._parse import MAX_EMPTY_ITEMS
+from ._lists import MAX_EMPTY_ITEMS
 from ._resolve import APPLIED, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver
 from .trust import Hop, TrustPolicy
 

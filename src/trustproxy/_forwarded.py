@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple, Optional
 
 from . import _abnf
-from ._parse import MAX_EMPTY_ITEMS
+from ._lists import MAX_EMPTY_ITEMS, item_left_of
 from .errors import HeaderError
 
 __all__ = [
@@ -219,17 +219,15 @@ def _from_right(value: str) -> Iterator[Element]:
     end = len(value)
     empty = 0  # elements skipped for being empty ("", ";"): capped like X-Forwarded-For's
     while end >= 0:
-        window = end - MAX_ELEMENT_LENGTH if end > MAX_ELEMENT_LENGTH else 0
-        start = value.rfind(",", window, end)
-        if start < 0 and window > 0:
+        right = end
+        text, end = item_left_of(value, end, MAX_ELEMENT_LENGTH)
+        if text is None:
             yield Element(
-                value[end - 64 : end].strip(" \t"),
+                value[right - 64 : right].strip(" \t"),
                 None,
                 f"longer than {MAX_ELEMENT_LENGTH} characters",
             )
             return
-        text = value[start + 1 : end].strip(" \t")
-        end = start
         params, why, position = _scan(text) if text else ({}, "", -1)
         if params is None:
             yield Element(text, None, f"{why} at character {position}")

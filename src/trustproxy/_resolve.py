@@ -1,36 +1,22 @@
 """The pure core: (socket peer, forwarding headers, the request's own values) -> Resolution.
 
-Nothing here knows about WSGI or ASGI.  An adapter hands over the peer, a ``get`` function
-for header values (all lines of one header joined with commas, in arrival order) and the
-request's scheme, Host, port and path prefix; it gets back an immutable
-:class:`Resolution` and writes what it says.
-
-The X-Forwarded-For walk
-------------------------
-``a0`` is the socket peer; ``a1`` the rightmost X-Forwarded-For item, ``a2`` the next…
-
-1. If ``a0`` is not trusted, nothing is read and nothing changes (``untrusted-peer``).
-2. Walk right to left.  The client is ``a_k`` for the first ``k`` where ``a_k`` is not
-   trusted or ``k == hops``.
-3. If the items run out first: without ``hops`` the leftmost item is the client (every
-   hop was a trusted proxy); with ``hops`` the chain is shorter than configured and the
-   request is ``unresolved`` — no item at all included.
-4. An item the walk must examine that is not an address (``unknown``, ``_hidden``, junk,
-   a non-canonical IPv4, a bad port) makes the request ``unresolved``: it is never skipped,
-   because the items to its left were written by someone the walk could not vouch for.
+Nothing here knows about WSGI or ASGI.  An adapter hands over the peer, the header values
+(all lines of one header joined with commas, in arrival order) and the request's scheme,
+Host, port and path prefix, and gets back an immutable :class:`Resolution` to write.
+:meth:`Resolver.decide` computes only the decision; the explanation is built by the walk
+(:mod:`trustproxy._walk`, rules in ``docs/walk.md``) when it is first read.
 
 Scheme, host, port and prefix are hop-aligned with the client: the ``k``-th item from the
 right of their header, or its leftmost item if it has fewer; with no X-Forwarded-For
-address ``k`` is 1, and with ``hops`` no address is a chain shorter than configured
-(``unresolved``).  An unresolved request gets none of them.
+address ``k`` is 1.  An unresolved request gets none of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Callable, NamedTuple, Optional, TypeVar, Union
+from typing import Callable, Optional, TypeVar, Union
 
-from ._address import MISSING, parse_node, parse_port
+from ._address import MISSING
 from ._config import (
     BOTH,
     DEFAULT_HEADERS,
@@ -39,17 +25,16 @@ from ._config import (
     Options,
     options_from,
 )
-from ._parse import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, MAX_LINES, TOO_LONG, nth_from_right
-from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
-from ._values import (
-    DEFAULT_PORTS,
-    FIELDS,
-    ITEM_LIMITS,
-    host_port,
-    valid_prefix,
-    valid_scheme,
+from ._families import resolve_both, resolve_forwarded
+from ._lists import (
+    MAX_LINES,
+    nth_from_right,
 )
-from ._walks import ForwardedWalks
+from ._memo import MEMO_KEY_LENGTH, key_length, remember
+from ._result import Details, Resolution, applied, finish, unresolved
+from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
+from ._values import FIELDS, ITEM_LIMITS, Checked, check_values
+from ._walk import decide_x_forwarded, walk_single, walk_x_forwarded
 from .trust import Hop, TrustSpec
 
 __all__ = [
@@ -67,61 +52,17 @@ __all__ = [
 # Per-field item limits, in field order (see _values.ITEM_LIMITS).
 _LIMITS = tuple(ITEM_LIMITS[field] for field in FIELDS)
 
-#: How many resolutions are remembered (see :meth:`Resolver._resolve`).
-MEMO_SIZE = 1024
-#: The most characters of header values and Host a remembered resolution's key may hold:
-#: the memo must not keep megabytes of client-sent text alive between requests.
-MEMO_KEY_LENGTH = 2048
-
 K = TypeVar("K")
 
 # NamedTuple's generated __new__ is a Python function; tuple.__new__ builds the same
 # object in C.  Used on the per-request path only.
 _new = tuple.__new__
+#: What a resolution is a pure function of: peer, header values, scheme, Host, port, prefix.
+_Inputs = tuple[Optional[str], tuple[Optional[str], ...], str, Optional[str], Optional[int], str]
 Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
 
 
-class Resolution(NamedTuple):
-    """What the resolver decided for one request.  Immutable.
-
-    ``status`` is ``"applied"`` (the peer is trusted and the headers were used),
-    ``"untrusted-peer"`` (nothing was read) or ``"unresolved"`` (the headers could not be
-    trusted; nothing was applied) — ``reason`` says why in words.  ``client``,
-    ``scheme``, ``host``, ``port`` and ``prefix`` are the values the application should
-    see (the originals when nothing was applied).  ``hops`` lists every node examined,
-    the peer first; ``proxies`` the trusted proxies traversed, nearest first.
-    ``applied`` names the fields that changed and ``ignored`` says which forwarded
-    values were invalid and left out.
-    """
-
-    status: str
-    reason: str
-    client: Optional[str]
-    client_port: Optional[int]
-    scheme: str
-    host: Optional[str]
-    port: Optional[int]
-    prefix: str
-    hops: tuple[Hop, ...]
-    proxies: tuple[Hop, ...]
-    applied: tuple[str, ...] = ()
-    ignored: tuple[str, ...] = ()
-
-    @property
-    def peer(self) -> Hop:
-        """The socket peer."""
-        return self.hops[0]
-
-
-def _key_length(values: tuple[Optional[str], ...], host: Optional[str]) -> int:
-    total = len(host) if host else 0
-    for value in values:
-        if value:
-            total += len(value)
-    return total
-
-
-class Resolver(ForwardedWalks):
+class Resolver:
     """A compiled configuration: trust policy, fields and header family.
 
     :param options: an :class:`~trustproxy._config.Options` built already (the adapters
@@ -178,8 +119,14 @@ class Resolver(ForwardedWalks):
         self._positions = {name: i for i, name in enumerate(self.header_names)}
         self._memo: Optional[dict[object, Resolution]] = {} if self.policy.cacheable else None
         # Checked values never depend on trust, so this memo is always on.
-        self._checked_memo: dict[object, _Checked] = {}
+        self._checked_memo: dict[object, Checked] = {}
         self._apply_for = "for" in self.fields
+        #: Positions in the values tuple of the configured X-Forwarded-* besides -For.
+        self._value_positions = tuple(p for p in (1, 2, 3, 4) if FIELDS[p] in self.fields)
+        # The lean path (see decide) is taken for X-Forwarded-* when trust answers are
+        # fixed: its explanation is recomputed on first read and must come out the same.
+        self._lean = self.family == "x-forwarded" and self.policy.cacheable
+        self._trusted_by = self.policy.trusted_by
 
     def __repr__(self) -> str:
         return (
@@ -253,18 +200,83 @@ class Resolver(ForwardedWalks):
         answers may change).
         """
         memo = self._memo
-        if memo is None:
-            return self._compute(peer, values, scheme, host, port, prefix)
+        # A long key is not even hashed (a fresh 90 KB header costs more than the walk).
+        if memo is None or key_length(values, host) > MEMO_KEY_LENGTH:
+            return self.decide(peer, values, scheme, host, port, prefix)
         key = (peer, values, scheme, host, port, prefix)
         cached = memo.get(key, MISSING)
         if cached is not MISSING:
             return cached  # type: ignore[no-any-return]
-        result = self._compute(peer, values, scheme, host, port, prefix)
-        if _key_length(values, host) <= MEMO_KEY_LENGTH:
-            if len(memo) >= MEMO_SIZE:
-                memo.clear()
-            memo[key] = result
-        return result
+        return remember(memo, key, self.decide(peer, values, scheme, host, port, prefix))
+
+    def decide(
+        self,
+        peer: Optional[str],
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Resolution:
+        """Resolve from header values aligned with :attr:`header_names`, without a memo.
+
+        The entry point for adapters (which keep no outcome memo).  For X-Forwarded-* this
+        is the lean path: it computes only the decision — the client hop, its address
+        and the checked values — and returns a :class:`Resolution` whose ``reason``,
+        ``hops`` and ``proxies`` are computed by the full walk (:meth:`_compute`) when
+        first read.  Other header families, and policies with a callable entry (whose
+        answers may change), take the full walk now.
+        """
+        peer_hop = self.policy.peer(peer)
+        inputs: _Inputs = (peer, values, scheme, host, port, prefix)
+        if peer_hop.trusted_by is None:
+            if not self.policy.cacheable:
+                return self._compute(peer, values, scheme, host, port, prefix)
+            return _new(
+                Resolution,
+                (UNTRUSTED_PEER, peer_hop.address, None, scheme, host, port, prefix, (), (),
+                 [self._details, inputs]),
+            )  # fmt: skip
+        if not self._lean:
+            return self._compute(peer, values, scheme, host, port, prefix)
+        k, client = decide_x_forwarded(values[0], self._trusted_by, self._limit, self.policy.hops)
+        if k < 0:
+            # Unresolved: nothing changes, so the decision needs no more than that.
+            return self._unresolved_lazily(peer_hop, inputs)
+        checked = self._checked(k, values, scheme, host, port, prefix)
+        applied = checked.applied
+        address_text: Optional[str]
+        if client is not None and self._apply_for:
+            address_text, client_port = client.text, client.port
+            applied = ("for", *applied)
+        else:
+            address_text, client_port = peer_hop.address, None
+        return _new(
+            Resolution,
+            (APPLIED, address_text, client_port, checked.scheme, checked.host, checked.port,
+             checked.prefix, applied, checked.ignored, [self._details, inputs]),
+        )  # fmt: skip
+
+    def _unresolved_lazily(self, peer_hop: Hop, inputs: _Inputs) -> Resolution:
+        """An unresolved decision: nothing applied; why is worked out when read."""
+        scheme, host, port, prefix = inputs[2:]
+        return _new(
+            Resolution,
+            (UNRESOLVED, peer_hop.address, None, scheme, host, port, prefix, (), (),
+             [self._details, inputs]),
+        )  # fmt: skip
+
+    def _details(
+        self,
+        peer: Optional[str],
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Details:
+        """The explanation of a lean resolution: the full walk, run when it is read."""
+        return self._compute(peer, values, scheme, host, port, prefix)._details()
 
     def _compute(
         self,
@@ -295,28 +307,18 @@ class Resolver(ForwardedWalks):
         if family == "x-forwarded":
             return self._x_forwarded(peer_hop, values, scheme, host, port, prefix)
         if family == "forwarded":
-            return self._forwarded(peer_hop, values[0], scheme, host, port, prefix)[0]
+            return resolve_forwarded(
+                self.policy, self._limit, self.fields, self._apply_for,
+                peer_hop, values[0], scheme, host, port, prefix,
+            )[0]  # fmt: skip
         if family == BOTH:
-            return self._both(peer_hop, values, scheme, host, port, prefix)
+            return resolve_both(
+                self.policy, self._limit, self.fields, self._apply_for, self._x_forwarded,
+                peer_hop, values, scheme, host, port, prefix,
+            )  # fmt: skip
         return self._single(peer_hop, values[0], scheme, host, port, prefix)
 
     # -- the walks -------------------------------------------------------------------
-
-    def _unresolved(
-        self,
-        reason: str,
-        trail: list[Hop],
-        proxies: int,
-        scheme: str,
-        host: Optional[str],
-        port: Optional[int],
-        prefix: str,
-    ) -> Resolution:
-        hops = tuple(trail)
-        return Resolution(
-            UNRESOLVED, reason, trail[0].address, None, scheme, host, port, prefix,
-            hops, hops[:proxies],
-        )  # fmt: skip
 
     def _x_forwarded(
         self,
@@ -327,103 +329,56 @@ class Resolver(ForwardedWalks):
         port: Optional[int],
         prefix: str,
     ) -> Resolution:
-        trail = [peer_hop]
-        client: Optional[Hop] = None
-        value = values[0]
-        k = 0
-        empty = 0
-        if value:
-            hop_of = self.policy.hop
-            limit = self._limit
-            end = len(value)
-            while end >= 0:
-                # Scan for the next comma from the right, never further than one item's
-                # worth of characters: the cost follows the hops walked.
-                window = end - MAX_ITEM_LENGTH if end > MAX_ITEM_LENGTH else 0
-                start = value.rfind(",", window, end)
-                if start < 0 and window > 0:
-                    trail.append(Hop(TOO_LONG, None, None, None))
-                    return self._unresolved(
-                        f"X-Forwarded-For item {k + 1} from the right is longer than"
-                        f" {MAX_ITEM_LENGTH} characters",
-                        trail, k + 1, scheme, host, port, prefix,
-                    )  # fmt: skip
-                text = value[start + 1 : end].strip(" \t")
-                end = start
-                if not text:
-                    empty += 1
-                    if empty > MAX_EMPTY_ITEMS:
-                        trail.append(Hop(TOO_LONG, None, None, None))
-                        return self._unresolved(
-                            f"X-Forwarded-For has more than {MAX_EMPTY_ITEMS} empty items",
-                            trail, k + 1, scheme, host, port, prefix,
-                        )  # fmt: skip
-                    continue
-                k += 1
-                hop = hop_of(text)
-                if hop is None:
-                    trail.append(Hop(text, None, None, None))
-                    return self._unresolved(
-                        f"X-Forwarded-For item {k} from the right, {text[:64]!r}, is not an"
-                        " IP address; the items left of it cannot be trusted",
-                        trail, k, scheme, host, port, prefix,
-                    )  # fmt: skip
-                trail.append(hop)
-                if hop.trusted_by is None:
-                    client = hop
-                    reason = "the client is the first untrusted address from the right"
-                    break
-                if k == limit:
-                    if self.policy.hops is None:
-                        return self._unresolved(
-                            f"more than {MAX_HOPS} trusted hops; stopped walking",
-                            trail, k + 1, scheme, host, port, prefix,
-                        )  # fmt: skip
-                    client = hop
-                    reason = f"the client is hop {k}, as hops={k} says"
-                    break
-            else:
-                if k and self.policy.hops is not None:
-                    return self._unresolved(
-                        f"X-Forwarded-For has {k} address(es) but hops={self.policy.hops}:"
-                        " the chain is shorter than configured",
-                        trail, k + 1, scheme, host, port, prefix,
-                    )  # fmt: skip
-                if k:
-                    client = trail[-1]
-                    reason = "every address is a trusted proxy; the leftmost is the client"
-        if client is None:
-            hops = self.policy.hops
-            if hops is not None:
-                # No item at all (no header, or only empty items) is a chain shorter than
-                # hops too: the other X-Forwarded-* were then written by whoever connected
-                # to the first proxy, not by the proxy hops names.
-                return self._unresolved(
-                    f"no X-Forwarded-For address but hops={hops}: the chain is shorter"
-                    " than configured",
-                    trail, 1, scheme, host, port, prefix,
-                )  # fmt: skip
-            k = 1
-            reason = "no X-Forwarded-For; the peer is the client"
-        # The values aligned with hop k depend only on k and the other headers, not on the
-        # client: a new client behind the same proxies reuses them.
-        memo = self._checked_memo
-        key = (k, values[1:], scheme, host, port, prefix)
-        checked = memo.get(key, MISSING)
+        walked = walk_x_forwarded(self.policy, self._limit, peer_hop, values[0])
+        if walked.unresolved:
+            return unresolved(
+                walked.reason, walked.trail, walked.proxies, scheme, host, port, prefix
+            )
+        # The client is hop k: the trail holds the peer and the k items walked.
+        k = len(walked.trail) - 1 if walked.client is not None else 1
+        checked = self._checked(k, values, scheme, host, port, prefix)
+        return applied(self._apply_for, walked.reason, walked.trail, walked.client, checked)
+
+    def _checked(
+        self,
+        k: int,
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> Checked:
+        """The X-Forwarded-Proto/-Host/-Port/-Prefix items aligned with hop ``k``, checked.
+
+        They depend only on ``k`` and those headers, not on the client: a new client
+        behind the same proxies reuses them from the memo.
+        """
+        memo: Optional[dict[object, Checked]] = self._checked_memo
+        rest = values[1:]
+        size = len(host) if host else 0  # key_length(rest, host), inlined
+        for value in rest:
+            if value:
+                size += len(value)
+        if size > MEMO_KEY_LENGTH:
+            memo = None  # not even hashed
+        key = (k, rest, scheme, host, port, prefix)
+        checked = memo.get(key, MISSING) if memo is not None else MISSING
         if checked is MISSING:
-            fields = self.fields
             raw: list[Optional[str]] = [None, None, None, None]
-            for position in (1, 2, 3, 4):
-                if FIELDS[position] in fields:
-                    header = values[position]
-                    if header:
-                        raw[position - 1] = nth_from_right(header, k, _LIMITS[position])[0]
-            checked = _check_values(raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix)
-            if _key_length(values[1:], host) <= MEMO_KEY_LENGTH:
-                if len(memo) >= MEMO_SIZE:
-                    memo.clear()
-                memo[key] = checked
-        return self._build(reason, trail, client, checked)
+            for position in self._value_positions:
+                header = values[position]
+                if header:
+                    limit = _LIMITS[position]
+                    if len(header) <= limit and "," not in header:
+                        # One item (what a single proxy writes): every k reads it, as
+                        # nth_from_right would, without its loop.
+                        raw[position - 1] = header.strip(" \t") or None
+                    else:
+                        raw[position - 1] = nth_from_right(header, k, limit)[0]
+            checked = check_values(raw[0], raw[1], raw[2], raw[3], scheme, host, port, prefix)
+            if memo is not None:
+                remember(memo, key, checked)
+        return checked  # type: ignore[no-any-return]
 
     def _single(
         self,
@@ -434,171 +389,12 @@ class Resolver(ForwardedWalks):
         port: Optional[int],
         prefix: str,
     ) -> Resolution:
-        name = self.family
-        trail = [peer_hop]
-        if value is None:  # absent; an empty line is present and holds no address
-            if self.policy.hops is not None:
-                # No address at all is shorter than any hop count, as for X-Forwarded-For.
-                return self._unresolved(
-                    f"no {name} header but hops={self.policy.hops}: the chain is shorter"
-                    " than configured",
-                    trail, 1, scheme, host, port, prefix,
-                )  # fmt: skip
-            return self._finish(
-                f"no {name} header; the peer is the client",
-                trail, None, None, None, None, None, scheme, host, port, prefix,
-            )  # fmt: skip
-        text = value.strip(" \t")
-        # Exactly one line with exactly one address: a comma means a second line or a
-        # list, which a single-address header never legitimately carries.
-        address = None if "," in text else parse_node(text)
-        if address is None:
-            trail.append(Hop(text[:MAX_ITEM_LENGTH], None, None, None))
-            return self._unresolved(
-                f"{name} must hold exactly one IP address, not {text[:64]!r}",
-                trail, 1, scheme, host, port, prefix,
-            )  # fmt: skip
-        hop = Hop(text, address.text, address.port, None)
-        trail.append(hop)
-        return self._finish(
-            f"the client is the address in {name}, sent by a trusted peer",
-            trail, hop, None, None, None, None, scheme, host, port, prefix,
+        walked = walk_single(self.policy, self.family, peer_hop, value)
+        if walked.unresolved:
+            return unresolved(
+                walked.reason, walked.trail, walked.proxies, scheme, host, port, prefix
+            )
+        return finish(
+            self._apply_for, walked.reason, walked.trail, walked.client,
+            None, None, None, None, scheme, host, port, prefix,
         )  # fmt: skip
-
-    def _finish(
-        self,
-        reason: str,
-        trail: list[Hop],
-        client: Optional[Hop],
-        proto: Optional[str],
-        forwarded_host: Optional[str],
-        forwarded_port: Optional[str],
-        forwarded_prefix: Optional[str],
-        scheme: str,
-        host: Optional[str],
-        port: Optional[int],
-        prefix: str,
-    ) -> Resolution:
-        """Validate the hop-aligned values and build an applied Resolution."""
-        checked = _check_values(
-            proto, forwarded_host, forwarded_port, forwarded_prefix, scheme, host, port, prefix
-        )
-        return self._build(reason, trail, client, checked)
-
-    def _build(
-        self, reason: str, trail: list[Hop], client: Optional[Hop], checked: _Checked
-    ) -> Resolution:
-        """An applied Resolution from the walk's outcome and the checked values."""
-        applied = checked.applied
-        proxies: tuple[Hop, ...]
-        if client is None:
-            peer = trail[0]
-            address, client_port, proxies = peer.address, None, (peer,)
-        else:
-            proxies = tuple(trail[:-1])
-            if self._apply_for:
-                address, client_port = client.address, client.port
-                applied = ("for", *applied)
-            else:
-                address, client_port = trail[0].address, None
-        return _new(
-            Resolution,
-            (
-                APPLIED,
-                reason,
-                address,
-                client_port,
-                checked.scheme,
-                checked.host,
-                checked.port,
-                checked.prefix,
-                tuple(trail),
-                proxies,
-                applied,
-                checked.ignored,
-            ),
-        )
-
-
-class _Checked(NamedTuple):
-    """The request's scheme, Host, port and prefix after the forwarded values were
-    validated, which of them changed, and why any were ignored."""
-
-    scheme: str
-    host: Optional[str]
-    port: Optional[int]
-    prefix: str
-    applied: tuple[str, ...]
-    ignored: tuple[str, ...]
-
-
-def _check_values(
-    proto: Optional[str],
-    forwarded_host: Optional[str],
-    forwarded_port: Optional[str],
-    forwarded_prefix: Optional[str],
-    scheme: str,
-    host: Optional[str],
-    port: Optional[int],
-    prefix: str,
-) -> _Checked:
-    """Validate forwarded proto/host/port/prefix against the request's own values.
-
-    Invalid values are ignored (the request's own value stays) and recorded.  Pure: the
-    same arguments always give the same result, which the resolver memoises.
-    """
-    applied: list[str] = []
-    ignored: list[str] = []
-    new_scheme = scheme
-    if proto is not None:
-        checked = valid_scheme(proto)
-        if checked is None:
-            ignored.append(f"proto {proto[:64]!r} is not http, https, ws or wss")
-        elif checked != scheme:
-            new_scheme = checked
-            applied.append("proto")
-    new_host = host
-    new_port = port
-    host_given = False
-    host_port_value: Optional[int] = None
-    if forwarded_host is not None:
-        split = host_port(forwarded_host)
-        if split is None:
-            ignored.append(f"host {forwarded_host[:64]!r} is not a valid host")
-        else:
-            new_host = forwarded_host
-            host_given = True
-            host_port_value = split[1]
-            applied.append("host")
-    port_value: Optional[int] = None
-    if forwarded_port is not None:
-        port_value = parse_port(forwarded_port)
-        if port_value is None:
-            ignored.append(f"port {forwarded_port[:64]!r} is not a port number 1-65535")
-    if port_value is not None:
-        # Like werkzeug: the forwarded port replaces the port in Host — but only in a Host
-        # that is valid.  The request's own Host was never checked, and rebuilding one
-        # such as "x@evil.example" or "[::1" would write a forged or broken Host
-        # ("x@evil.example:443", "[::443") that no client sent: then only the port changes.
-        split = host_port(new_host) if new_host else None
-        if split is not None:
-            new_host = f"{split[0]}:{port_value}"
-        new_port = port_value
-        applied.append("port")
-    elif host_port_value is not None:
-        new_port = host_port_value
-    elif host_given or new_scheme != scheme:
-        # The client used the scheme's default port when the Host it sent had none.
-        # The request's own scheme is the caller's, in any case (RFC 3986 §3.1).
-        default = DEFAULT_PORTS.get(new_scheme) or DEFAULT_PORTS.get(new_scheme.lower())
-        if default is not None:
-            new_port = default
-    new_prefix = prefix
-    if forwarded_prefix is not None:
-        checked = valid_prefix(forwarded_prefix)
-        if checked is None:
-            ignored.append(f"prefix {forwarded_prefix[:64]!r} is not a safe path prefix")
-        elif checked:
-            new_prefix = checked + prefix
-            applied.append("prefix")
-    return _Checked(new_scheme, new_host, new_port, new_prefix, tuple(applied), tuple(ignored))

@@ -1,6 +1,6 @@
 """The words a Resolution's ``status`` can take, and the walk's bound.
 
-Kept apart so that the walks (``_walks``) and the resolver (``_resolve``), which imports
+Kept apart so that the walks (``_walk``) and the resolver (``_resolve``), which imports
 them, share one definition.
 """
 

@@ -27,7 +27,7 @@ from typing import NamedTuple, Optional, Union
 from ._address import parse_node
 from ._config import Options
 from ._display import items_from_right
-from ._parse import MAX_EMPTY_ITEMS
+from ._lists import MAX_EMPTY_ITEMS
 from ._resolve import Resolver
 from ._status import MAX_HOPS
 from ._values import FIELDS

@@ -8,16 +8,19 @@ write is refused rather than repaired.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from . import _abnf
-from ._address import CACHE_SIZE, MISSING, parse_node, parse_port
-from ._parse import MAX_ITEM_LENGTH
+from ._address import MISSING, parse_node, parse_port
+from ._lists import MAX_ITEM_LENGTH
+from ._memo import CACHE_SIZE, remember
 
 __all__ = [
     "DEFAULT_PORTS",
     "FIELDS",
     "ITEM_LIMITS",
+    "Checked",
+    "check_values",
     "host_name",
     "host_port",
     "valid_host",
@@ -110,11 +113,7 @@ def host_port(text: str) -> Optional[tuple[str, Optional[int]]]:
         return result  # type: ignore[no-any-return]
     if len(text) > MAX_HOST_LENGTH:
         return None  # not cached: the cache would keep the long text alive
-    result = _check_host(text)
-    if len(_host_cache) >= CACHE_SIZE:
-        _host_cache.clear()
-    _host_cache[text] = result
-    return result
+    return remember(_host_cache, text, _check_host(text), CACHE_SIZE)
 
 
 def host_name(host: str) -> str:
@@ -172,8 +171,94 @@ def valid_prefix(text: str) -> Optional[str]:
         return result  # type: ignore[no-any-return]
     if len(text) > MAX_PREFIX_LENGTH:
         return None  # not cached: the cache would keep the long text alive
-    result = _check_prefix(text)
-    if len(_prefix_cache) >= CACHE_SIZE:
-        _prefix_cache.clear()
-    _prefix_cache[text] = result
-    return result
+    return remember(_prefix_cache, text, _check_prefix(text), CACHE_SIZE)
+
+
+# NamedTuple's generated __new__ is Python code; tuple.__new__ builds the same object in C.
+_new = tuple.__new__
+
+
+class Checked(NamedTuple):
+    """The request's scheme, Host, port and prefix after the forwarded values were
+    validated, which of them changed, and why any were ignored."""
+
+    scheme: str
+    host: Optional[str]
+    port: Optional[int]
+    prefix: str
+    applied: tuple[str, ...]
+    ignored: tuple[str, ...]
+
+
+def check_values(
+    proto: Optional[str],
+    forwarded_host: Optional[str],
+    forwarded_port: Optional[str],
+    forwarded_prefix: Optional[str],
+    scheme: str,
+    host: Optional[str],
+    port: Optional[int],
+    prefix: str,
+) -> Checked:
+    """Validate forwarded proto/host/port/prefix against the request's own values.
+
+    Invalid values are ignored (the request's own value stays) and recorded.  Pure: the
+    same arguments always give the same result, which the resolver memoises.
+    """
+    applied: list[str] = []
+    ignored: list[str] = []
+    new_scheme = scheme
+    if proto is not None:
+        checked = valid_scheme(proto)
+        if checked is None:
+            ignored.append(f"proto {proto[:64]!r} is not http, https, ws or wss")
+        elif checked != scheme:
+            new_scheme = checked
+            applied.append("proto")
+    new_host = host
+    new_port = port
+    host_given = False
+    host_port_value: Optional[int] = None
+    if forwarded_host is not None:
+        split = host_port(forwarded_host)
+        if split is None:
+            ignored.append(f"host {forwarded_host[:64]!r} is not a valid host")
+        else:
+            new_host = forwarded_host
+            host_given = True
+            host_port_value = split[1]
+            applied.append("host")
+    port_value: Optional[int] = None
+    if forwarded_port is not None:
+        port_value = parse_port(forwarded_port)
+        if port_value is None:
+            ignored.append(f"port {forwarded_port[:64]!r} is not a port number 1-65535")
+    if port_value is not None:
+        # Like werkzeug: the forwarded port replaces the port in Host — but only in a Host
+        # that is valid.  The request's own Host was never checked, and rebuilding one
+        # such as "x@evil.example" or "[::1" would write a forged or broken Host
+        # ("x@evil.example:443", "[::443") that no client sent: then only the port changes.
+        split = host_port(new_host) if new_host else None
+        if split is not None:
+            new_host = f"{split[0]}:{port_value}"
+        new_port = port_value
+        applied.append("port")
+    elif host_port_value is not None:
+        new_port = host_port_value
+    elif host_given or new_scheme != scheme:
+        # The client used the scheme's default port when the Host it sent had none.
+        # The request's own scheme is the caller's, in any case (RFC 3986 §3.1).
+        default = DEFAULT_PORTS.get(new_scheme) or DEFAULT_PORTS.get(new_scheme.lower())
+        if default is not None:
+            new_port = default
+    new_prefix = prefix
+    if forwarded_prefix is not None:
+        checked = valid_prefix(forwarded_prefix)
+        if checked is None:
+            ignored.append(f"prefix {forwarded_prefix[:64]!r} is not a safe path prefix")
+        elif checked:
+            new_prefix = checked + prefix
+            applied.append("prefix")
+    return _new(
+        Checked, (new_scheme, new_host, new_port, new_prefix, tuple(applied), tuple(ignored))
+    )

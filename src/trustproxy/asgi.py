@@ -52,15 +52,13 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Awaitable, Iterable, MutableMapping
-from typing import Any, Callable, NamedTuple, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
-from ._parse import MAX_LINES
+from ._lists import MAX_LINES
 from ._resolve import (
     APPLIED,
     CONFLICT,
-    MEMO_KEY_LENGTH,
-    MEMO_SIZE,
     UNRESOLVED,
     Resolution,
     Resolver,
@@ -105,16 +103,6 @@ _FROM_WS = {"ws": "http", "wss": "https"}
 _REFUSED = b"400 Bad Request: the forwarding headers of this request cannot be trusted\n"
 
 
-class _Changes(NamedTuple):
-    """What a resolution changes in a scope, computed once per resolution."""
-
-    result: Resolution
-    updates: dict[str, Any]  # the Resolution; new client, scheme, server, root_path
-    host: Optional[bytes]  # the new Host line, when it changes
-    added: Optional[str]  # the prefix put in front of path and raw_path
-    notable: bool  # worth a runtime warning (trustproxy._warn)
-
-
 class ASGIMiddleware:
     """Apply forwarding headers from trusted proxies to an ASGI application.
 
@@ -154,9 +142,9 @@ class ASGIMiddleware:
         # Header names seen that are already lower case and not ours: skipped with one
         # set probe.  A bounded cache of names, not of anything about a request.
         self._plain: set[bytes] = set()
-        self._memo: Optional[dict[tuple[Any, ...], _Changes]] = (
-            None if self.resolver._memo is None else {}
-        )
+        # No outcome memo (see rewrite).  The name stays, always None, because
+        # benchmarks/bench.py's memos_off() looks for one adapter memo to switch off.
+        self._memo: None = None
         # Positions of the headers whose presence means there is work to do.
         triggers = self.resolver.trigger_names
         self._triggers = tuple(i for i, name in enumerate(names) if name in triggers)
@@ -194,6 +182,54 @@ class ASGIMiddleware:
     def rewrite(self, scope: Scope) -> Optional[Scope]:
         """The scope the application should see, or ``None`` when no forwarding header
         arrived.  Pure: the given scope is not modified."""
+        found, host_line = self._scan(scope)
+        if found is None:
+            return None
+        for position in self._triggers:
+            if found[position] is not None:
+                break
+        else:
+            return None
+        try:
+            # uvicorn, hypercorn and daphne always send these; subscripts beat .get().
+            client = scope["client"]
+            server = scope["server"]
+            scheme = scope["scheme"]
+            root_path = scope["root_path"]
+        except KeyError:
+            client = scope.get("client")
+            server = scope.get("server")
+            scheme = scope.get("scheme")
+            root_path = scope.get("root_path", "")
+        peer = client[0] if client else None
+        kind_ws = scope["type"] == "websocket"
+        values = tuple([None if value is None else value.decode("latin-1") for value in found])
+        scheme = scheme or ("ws" if kind_ws else "http")
+        root_path = root_path or ""
+        host = None if host_line is None else host_line.decode("latin-1")
+        port = server[1] if server else None
+        # No memo of the outcome: it depends on the client, and a server's next request
+        # is mostly from a client not seen lately (docs/benchmarks.md).
+        result = self.resolver.decide(
+            peer, values, _FROM_WS.get(scheme, scheme), host, port, root_path
+        )
+        if result.status != APPLIED or result.ignored:
+            note(result)
+        # The server's scope is never edited, so it *is* the record of the originals.
+        new = {**scope}
+        new[ORIGINAL_KEY] = scope
+        new[RESOLUTION_KEY] = result
+        applied = result.applied
+        if applied:
+            if "for" in applied:
+                new["client"] = (result.client, result.client_port or 0)
+            if len(applied) > 1 or applied[0] != "for":
+                _apply(new, result, kind_ws, host, port, root_path, server)
+        return new
+
+    def _scan(self, scope: Scope) -> tuple[Optional[list[Optional[bytes]]], Optional[bytes]]:
+        """The forwarding header values and the Host line, read line by line: names in
+        any case, repeated lines joined (RFC 9110 §5.3)."""
         index = self._index
         plain = self._plain
         found: Optional[list[Optional[bytes]]] = None
@@ -241,76 +277,15 @@ class ASGIMiddleware:
                 kept.append(value)
                 if len(kept) > 2 * MAX_LINES:
                     del kept[:-MAX_LINES]  # memory stays bounded; amortised O(1) per line
-        if found is None:
-            return None
-        if repeated is not None:
+        if found is not None and repeated is not None:
             self._join(scope, found, repeated)
-        for position in self._triggers:
-            if found[position] is not None:
-                break
-        else:
-            return None
-        try:
-            # uvicorn, hypercorn and daphne always send these; subscripts beat .get().
-            client = scope["client"]
-            server = scope["server"]
-            scheme = scope["scheme"]
-            root_path = scope["root_path"]
-        except KeyError:
-            client = scope.get("client")
-            server = scope.get("server")
-            scheme = scope.get("scheme")
-            root_path = scope.get("root_path", "")
-        peer = client[0] if client else None
-        kind = scope["type"]
-        memo = self._memo
-        if memo is None:
-            entry = self._work(peer, server, kind, scheme, root_path, host_line, found)
-        else:
-            # Everything the outcome depends on, as it arrived.  Like the resolver's own
-            # memo: bounded, emptied when full, off when the policy holds a callable.
-            key = (
-                peer, kind, scheme, root_path, host_line, tuple(found),
-                server[0] if server else None, server[1] if server else None,
-            )  # fmt: skip
-            cached = memo.get(key)
-            if cached is None:
-                cached = self._work(peer, server, kind, scheme, root_path, host_line, found)
-                # A key holding more client-sent bytes than MEMO_KEY_LENGTH is not kept.
-                size = len(host_line) if host_line else 0
-                for value in found:
-                    if value:
-                        size += len(value)
-                if size <= MEMO_KEY_LENGTH:
-                    if len(memo) >= MEMO_SIZE:
-                        memo.clear()
-                    memo[key] = cached
-            entry = cached
-        result, updates, new_host, added, notable = entry
-        if notable:
-            note(result)
-        # ``updates`` holds the Resolution and every new value; the server's scope is
-        # never edited, so it *is* the record of the originals.
-        new = {**scope, **updates}
-        new[ORIGINAL_KEY] = scope
-        if new_host is not None:
-            headers = [line for line in scope["headers"] if line[0].lower() != b"host"]
-            headers.insert(0, (b"host", new_host))
-            new["headers"] = headers
-        if added is not None:
-            path = new.get("path")
-            if path is not None:
-                new["path"] = added + path
-            raw_path = new.get("raw_path")
-            if raw_path is not None:
-                new["raw_path"] = added.encode("latin-1") + raw_path
-        return new
+        return found, host_line
 
     def _join(
         self, scope: Scope, found: list[Optional[bytes]], repeated: dict[int, list[bytes]]
     ) -> None:
         """Put the joined lines of each repeated header into ``found``: its rightmost
-        :data:`~trustproxy._parse.MAX_LINES`, which is all any walk reads."""
+        :data:`~trustproxy._lists.MAX_LINES`, which is all any walk reads."""
         client = scope.get("client")
         policy = self.resolver.policy
         if policy.cacheable and policy.peer(client[0] if client else None).trusted_by is None:
@@ -321,49 +296,27 @@ class ASGIMiddleware:
         for position, kept in repeated.items():
             found[position] = b",".join(kept[-MAX_LINES:])
 
-    def _work(
-        self,
-        peer: Optional[str],
-        server: Any,
-        kind: str,
-        scheme: Optional[str],
-        root_path: Optional[str],
-        host_line: Optional[bytes],
-        found: list[Optional[bytes]],
-    ) -> _Changes:
-        """Decode, resolve, and work out what changes in the scope."""
-        values = tuple(None if v is None else v.decode("latin-1") for v in found)
-        kind_ws = kind == "websocket"
-        scheme = scheme or ("ws" if kind_ws else "http")
-        root_path = root_path or ""
-        host = None if host_line is None else host_line.decode("latin-1")
-        port = server[1] if server else None
-        result = self.resolver._resolve(
-            peer, values, _FROM_WS.get(scheme, scheme), host, port, root_path
-        )
-        if not result.applied:
-            return _Changes(result, {RESOLUTION_KEY: result}, None, None, _notable(result))
-        return _changes(result, kind_ws, host, port, root_path, server)
 
-
-def _changes(
+def _apply(
+    new: Scope,
     result: Resolution,
     kind_ws: bool,
     host: Optional[str],
     port: Optional[int],
     root_path: str,
     server: Optional[tuple[str, Optional[int]]],
-) -> _Changes:
+) -> None:
+    """Write the applied scheme, Host, server and prefix into the new scope."""
     applied = result.applied
-    updates: dict[str, Any] = {RESOLUTION_KEY: result}
-    if "for" in applied:
-        updates["client"] = (result.client, result.client_port or 0)
     if "proto" in applied:
-        updates["scheme"] = _TO_WS[result.scheme] if kind_ws else result.scheme
+        new["scheme"] = _TO_WS[result.scheme] if kind_ws else result.scheme
     new_host = result.host
     host_line = None
     if new_host is not None and new_host != host:
         host_line = new_host.encode("latin-1")
+        headers = [line for line in new["headers"] if line[0].lower() != b"host"]
+        headers.insert(0, (b"host", host_line))
+        new["headers"] = headers
     if host_line is not None or result.port != port:
         # The Host's name only when that Host is valid: the request's own Host was never
         # checked, and "x@evil.example" or "[::1" must not become the server's name.
@@ -372,16 +325,16 @@ def _changes(
         if name is not None and name.startswith("["):
             name = name[1:-1]
         if name is not None and result.port is not None:
-            updates["server"] = (name, result.port)
-    added = None
+            new["server"] = (name, result.port)
     if "prefix" in applied:
         added = result.prefix[: len(result.prefix) - len(root_path)]
-        updates["root_path"] = result.prefix
-    return _Changes(result, updates, host_line, added, _notable(result))
-
-
-def _notable(result: Resolution) -> bool:
-    return result.status != APPLIED or bool(result.ignored)
+        new["root_path"] = result.prefix
+        path = new.get("path")
+        if path is not None:
+            new["path"] = added + path
+        raw_path = new.get("raw_path")
+        if raw_path is not None:
+            new["raw_path"] = added.encode("latin-1") + raw_path
 
 
 async def _refuse(kind: str, send: Send) -> None:

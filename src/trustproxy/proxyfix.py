@@ -69,7 +69,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional, Union, overload
 
 from ._address import parse_node, parse_port
-from ._resolve import MEMO_SIZE
+from ._lists import item_left_of
+from ._memo import MEMO_KEY_LENGTH, remember
 from ._values import (
     ITEM_LIMITS,
     host_port,
@@ -102,10 +103,6 @@ _SHORT_LIMIT = ITEM_LIMITS["proto"]  # proto and port
 _HOST_LIMIT = ITEM_LIMITS["host"]
 _PREFIX_LIMIT = ITEM_LIMITS["prefix"]
 
-#: Combinations of values longer than this in all are not remembered (memory bound:
-#: MEMO_SIZE of them per memo).
-MEMO_MAX_KEY_LENGTH = 1024
-
 # (X-Forwarded-Proto, -Host, -Port, -Prefix, HTTP_HOST)
 _Key = tuple[Optional[str], Optional[str], Optional[str], Optional[str], Optional[str]]
 
@@ -117,19 +114,16 @@ def _nth(value: str, n: int, limit: int) -> Optional[str]:
     examined is ``limit`` characters or longer.  Reads from the right with ``rfind``: the
     header is never split whole (RFC 9110 §5.6.1 list; X-Forwarded-* have no quoting).
     """
+    # werkzeug's positions: an empty element counts as one (werkzeug splits on every
+    # comma), unlike the core's walks.
     end = len(value)
     while True:
-        start = end - limit if end > limit else 0
-        comma = value.rfind(",", start, end)
+        item, end = item_left_of(value, end, limit)
         n -= 1
         if n == 0:
-            if comma < 0 and start > 0:
-                return None  # the item is longer than any valid value
-            item = value[comma + 1 : end].strip(" \t")
-            return item or None
-        if comma < 0:
+            return item or None  # None also for an item longer than any valid value
+        if end < 0:
             return None  # fewer than n items (or one too long to be valid)
-        end = comma
 
 
 def _count(name: str, value: object) -> int:
@@ -248,13 +242,8 @@ class ProxyFix:
         if count:
             forwarded_for = get("HTTP_X_FORWARDED_FOR")
             if forwarded_for:
-                if count == 1:  # _nth(forwarded_for, 1, _FOR_LIMIT), inlined
-                    end = len(forwarded_for)
-                    start = end - _FOR_LIMIT if end > _FOR_LIMIT else 0
-                    comma = forwarded_for.rfind(",", start)
-                    item = (
-                        None if comma < 0 and start > 0 else forwarded_for[comma + 1 :].strip(" \t")
-                    )
+                if count == 1:
+                    item = item_left_of(forwarded_for, len(forwarded_for), _FOR_LIMIT)[0]
                 else:
                     item = _nth(forwarded_for, count, _FOR_LIMIT)
                 if item:
@@ -281,10 +270,8 @@ class ProxyFix:
                 + len(prefix or "")
                 + len(http_host or "")
             )
-            if size <= MEMO_MAX_KEY_LENGTH:
-                if len(memo) >= MEMO_SIZE:
-                    memo.clear()
-                memo[key] = writes
+            if size <= MEMO_KEY_LENGTH:
+                remember(memo, key, writes)
         if writes:
             environ.update(writes)
         return self.app(environ, start_response)

@@ -36,8 +36,9 @@ from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional, Union
 
 from . import presets as _presets
-from ._address import CACHE_SIZE, MISSING, Address, parse_node
+from ._address import MAX_NODE_LENGTH, MISSING, Address, parse_node
 from ._address import _parse as parse_uncached
+from ._memo import CACHE_SIZE, remember
 from .errors import ConfigError
 
 __all__ = ["PRESETS", "Deliberate", "Hop", "TrustPolicy", "TrustSpec"]
@@ -54,6 +55,10 @@ PRESETS: dict[str, tuple[str, ...]] = {
     "private": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"),
     "linklocal": ("169.254.0.0/16", "fe80::/10"),
 }
+
+#: How many socket peers are remembered.  A server's peers are its proxies (or, where
+#: untrusted clients connect directly, anyone: the memo is then emptied when full).
+PEERS_SIZE = 256
 
 _MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 _MAPPED_START = int(_MAPPED.network_address)
@@ -233,6 +238,10 @@ class TrustPolicy:
         #: False when a callable entry may answer differently over time: nothing is cached.
         self.cacheable = not self._predicates
         self._cache: Optional[dict[str, Optional[Hop]]] = {} if self.cacheable else None
+        # The socket peers seen (the proxies: few), remembered apart from the hop cache.
+        self._peers: Optional[dict[str, Hop]] = {} if self.cacheable else None
+        #: ``trusted_by(address)``: the entry that trusts ``address``, or ``None``.
+        self.trusted_by = self._compile()
 
     def _add(self, entry: str) -> str:
         if not entry:
@@ -317,18 +326,36 @@ class TrustPolicy:
         self._spans[6].append((start, stop, label))
         self._v6.add(start, length, label)
 
-    def trusted_by(self, address: Address) -> Optional[str]:
-        """The entry that trusts ``address``, or ``None``."""
+    def _compile(self) -> Callable[[Address], Optional[str]]:
+        """The trust test as one closure over the tables, built once (proxy-addr's
+        ``compile``): one dict probe per distinct prefix length, most specific first."""
         if self.any:
-            return "*"
-        table = self._v4 if address.version == 4 else self._v6
-        label = table.lookup(address.value)
-        if label is not None:
-            return label
-        for predicate, label in self._predicates:
-            if predicate(address.text):
-                return label
-        return None
+            return lambda address: "*"
+        v4 = tuple((32 - n, self._v4.by_length[n]) for n in self._v4.lengths)
+        v6 = tuple((128 - n, self._v6.by_length[n]) for n in self._v6.lengths)
+        predicates = tuple(self._predicates)
+        if len(v4) == 1 and not v6 and not predicates:
+            # The usual policy (one proxy, or networks of one length): one probe.
+            shift, table = v4[0]
+            get = table.get
+
+            def trusted_by(address: Address) -> Optional[str]:
+                return get(address.value >> shift) if address.version == 4 else None
+
+            return trusted_by
+
+        def trusted_by_any(address: Address) -> Optional[str]:
+            value = address.value
+            for shift, table in v4 if address.version == 4 else v6:
+                label = table.get(value >> shift)
+                if label is not None:
+                    return label
+            for predicate, label in predicates:
+                if predicate(address.text):
+                    return label
+            return None
+
+        return trusted_by_any
 
     def hop(self, text: str) -> Optional[Hop]:
         """Parse one node and say whether it is trusted; ``None`` if it is not an address."""
@@ -346,19 +373,26 @@ class TrustPolicy:
             else tuple.__new__(Hop, (text, address.text, address.port, self.trusted_by(address)))
         )
         if cache is not None:
-            if len(cache) >= CACHE_SIZE:
-                cache.clear()
-            cache[text] = result
+            remember(cache, text, result, CACHE_SIZE)
         return result
 
     def peer(self, peer: Optional[str]) -> Hop:
         """The socket peer as a hop.  ``None`` or ``""`` is a UNIX socket peer."""
+        peers = self._peers
+        if peers is not None:
+            found = peers.get(peer)  # type: ignore[arg-type]
+            if found is not None:
+                return found
         if not peer:
             return Hop("", None, None, "unix" if self.unix else None)
-        hop = self.hop(peer)
-        if hop is None or hop.port is not None or peer[0] == "[":
+        address = parse_uncached(peer)
+        if address is None or address.port is not None or peer[0] == "[":
             # Not a bare address: the server handed over something we cannot match.
-            return Hop(peer, None, None, None)
+            hop = Hop(peer, None, None, None)
+        else:
+            hop = Hop(peer, address.text, None, self.trusted_by(address))
+        if peers is not None and len(peer) <= MAX_NODE_LENGTH:
+            remember(peers, peer, hop, PEERS_SIZE)
         return hop
 
     def __repr__(self) -> str:

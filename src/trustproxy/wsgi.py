@@ -42,12 +42,9 @@ from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
 from ._resolve import (
     APPLIED,
     CONFLICT,
-    MEMO_KEY_LENGTH,
-    MEMO_SIZE,
     UNRESOLVED,
     Resolution,
     Resolver,
-    _key_length,
 )
 from ._values import host_name
 from ._warn import note
@@ -84,11 +81,6 @@ def bad_request(result: Resolution) -> tuple[str, list[tuple[str, str]], bytes]:
     return "400 Bad Request", headers, body
 
 
-# (resolution, environ keys to write, worth logging, answer 400): the outcome for one
-# set of inputs.  The dict is shared between requests and only ever read.
-_Plan = tuple[Resolution, dict[str, str], bool, bool]
-
-
 class WSGIMiddleware:
     """Apply forwarding headers from trusted proxies to a WSGI application.
 
@@ -121,8 +113,9 @@ class WSGIMiddleware:
         self.strict = options.strict
         self.resolver = Resolver(options)
         self._refuse = {CONFLICT, UNRESOLVED} if self.strict else {CONFLICT}
-        # Per-request outcome memo (see rewrite); None when trust answers may change.
-        self._plans: Optional[dict[object, _Plan]] = {} if self.resolver.policy.cacheable else None
+        # No outcome memo (see rewrite).  The name stays, always None, because
+        # benchmarks/bench.py's memos_off() looks for one adapter memo to switch off.
+        self._plans: None = None
         self._keys = self.resolver.keys(environ_key)
         self._triggers = tuple(environ_key(name) for name in self.resolver.trigger_names)
 
@@ -154,83 +147,53 @@ class WSGIMiddleware:
                 break
         else:
             return None
-        # Fetched once, for both the plan and trustproxy.orig (which re-reads the two keys
-        # read here with defaults, so that an absent key is recorded as None).
         get = environ.get
         remote_addr = get("REMOTE_ADDR")
-        scheme = get("wsgi.url_scheme", "http")
+        original_scheme = get("wsgi.url_scheme")
+        scheme = "http" if original_scheme is None else original_scheme
         original_host = get("HTTP_HOST")
-        script_name = get("SCRIPT_NAME", "")
+        original_script = get("SCRIPT_NAME")
+        script_name = "" if original_script is None else original_script
         port_text = get("SERVER_PORT")
         values = tuple(map(get, self._keys))
-        plans = self._plans
-        # Everything the outcome depends on, as it arrived: bounded like the core's memo,
-        # emptied when full, off when the policy holds a callable.
-        inputs = (remote_addr, values, scheme, original_host, port_text, script_name)
-        found = plans.get(inputs) if plans is not None else None
-        if found is None:
-            plan = self._plan(remote_addr, values, scheme, original_host, port_text, script_name)
-            if plans is not None and _key_length(values, original_host) <= MEMO_KEY_LENGTH:
-                if len(plans) >= MEMO_SIZE:
-                    plans.clear()
-                plans[inputs] = plan
-        else:
-            plan = found
-        result, updates, notable, refuse = plan
-        if notable:
-            note(result)
-            if refuse:
-                return result
-        environ[ORIGINAL_KEY] = {
-            "REMOTE_ADDR": remote_addr,
-            "REMOTE_PORT": get("REMOTE_PORT"),
-            "wsgi.url_scheme": get("wsgi.url_scheme"),
-            "HTTP_HOST": original_host,
-            "SERVER_NAME": get("SERVER_NAME"),
-            "SERVER_PORT": port_text,
-            "SCRIPT_NAME": get("SCRIPT_NAME"),
-        }
-        environ[RESOLUTION_KEY] = result
-        if updates:
-            environ.update(updates)
-        return result
-
-    def _plan(
-        self,
-        remote_addr: Optional[str],
-        values: tuple[Optional[str], ...],
-        scheme: str,
-        original_host: Optional[str],
-        port_text: Optional[str],
-        script_name: str,
-    ) -> _Plan:
-        """Resolve, and work out the environ keys to write (shared, never mutated)."""
         try:
             port: Optional[int] = int(port_text) if port_text else None
         except ValueError:
             port = None
-        # The plans memo already remembers this outcome: skip the resolver's own memo.
-        result = self.resolver._compute(
-            remote_addr, values, scheme, original_host, port, script_name
-        )
-        status = result.status
-        notable = status != APPLIED or bool(result.ignored)
-        refuse = status in self._refuse
-        updates: dict[str, str] = {}
+        # No memo of the outcome: it depends on the client, and a server's next request
+        # is mostly from a client not seen lately (docs/benchmarks.md).
+        result = self.resolver.decide(remote_addr, values, scheme, original_host, port, script_name)
+        if result.status != APPLIED or result.ignored:
+            note(result)
+            if result.status in self._refuse:
+                return result
+        environ[ORIGINAL_KEY] = {
+            "REMOTE_ADDR": remote_addr,
+            "REMOTE_PORT": get("REMOTE_PORT"),
+            "wsgi.url_scheme": original_scheme,
+            "HTTP_HOST": original_host,
+            "SERVER_NAME": get("SERVER_NAME"),
+            "SERVER_PORT": port_text,
+            "SCRIPT_NAME": original_script,
+        }
+        environ[RESOLUTION_KEY] = result
         applied = result.applied
-        if applied and not refuse:
-            if "for" in applied and result.client is not None:
-                updates["REMOTE_ADDR"] = result.client
-                if result.client_port is not None:
-                    updates["REMOTE_PORT"] = str(result.client_port)
-            if "proto" in applied:
-                updates["wsgi.url_scheme"] = result.scheme
-            host = result.host
-            if host is not None and host != original_host:
-                updates["HTTP_HOST"] = host
-                updates["SERVER_NAME"] = host_name(host)
-            if result.port != port and result.port is not None:
-                updates["SERVER_PORT"] = str(result.port)
-            if "prefix" in applied:
-                updates["SCRIPT_NAME"] = result.prefix
-        return result, updates, notable, refuse
+        if applied:
+            if "for" in applied:
+                client = result.client
+                if client is not None:
+                    environ["REMOTE_ADDR"] = client
+                    if result.client_port is not None:
+                        environ["REMOTE_PORT"] = str(result.client_port)
+            if len(applied) > 1 or applied[0] != "for":
+                if "proto" in applied:
+                    environ["wsgi.url_scheme"] = result.scheme
+                host = result.host
+                if host is not None and host != original_host:
+                    environ["HTTP_HOST"] = host
+                    environ["SERVER_NAME"] = host_name(host)
+                if result.port != port and result.port is not None:
+                    environ["SERVER_PORT"] = str(result.port)
+                if "prefix" in applied:
+                    environ["SCRIPT_NAME"] = result.prefix
+        return result

@@ -1,4 +1,9 @@
-"""Header text -> items, read from the right.  Knows nothing of trust.
+"""The one right-to-left list scanner: header text -> items, read from the right.
+
+Knows nothing of trust.  Every comma-separated list the library reads (X-Forwarded-*,
+``Forwarded`` elements, werkzeug's positions in :mod:`trustproxy.proxyfix`) is read one
+item at a time with :func:`item_left_of`; the limits below are documented in
+``docs/security.md`` (limits table).
 
 X-Forwarded-* values (and RFC 7239 lists) are comma-separated lists that every proxy
 extends on the *right*, so the resolver reads them from the right and stops as soon as it
@@ -19,7 +24,14 @@ from typing import Optional
 
 from ._status import MAX_HOPS
 
-__all__ = ["MAX_EMPTY_ITEMS", "MAX_ITEM_LENGTH", "MAX_LINES", "TOO_LONG", "nth_from_right"]
+__all__ = [
+    "MAX_EMPTY_ITEMS",
+    "MAX_ITEM_LENGTH",
+    "MAX_LINES",
+    "TOO_LONG",
+    "item_left_of",
+    "nth_from_right",
+]
 
 #: The most characters (whitespace included) examined for one item.  Every valid item is
 #: far shorter; a longer one is reported as too long without reading it further.
@@ -43,6 +55,22 @@ MAX_LINES = MAX_HOPS + MAX_EMPTY_ITEMS + 1
 TOO_LONG = "\x00too-long"
 
 
+def item_left_of(value: str, end: int, limit: int = MAX_ITEM_LENGTH) -> tuple[Optional[str], int]:
+    """The item of ``value`` that ends at ``end``, trimmed, and where the scan goes next.
+
+    Returns ``(item, start)``: ``start`` is the index of the comma left of the item (``-1``
+    at the left end: the list is done), to pass as the next ``end``.  The scan looks at
+    most ``limit`` characters to the left of ``end``: an item longer than that is
+    ``(None, -1)``, never read to its start.  An empty element gives ``""`` (RFC 9110
+    §5.6.1: callers skip it, and count it against :data:`MAX_EMPTY_ITEMS`).
+    """
+    window = end - limit if end > limit else 0
+    start = value.rfind(",", window, end)
+    if start < 0 and window > 0:
+        return None, -1
+    return value[start + 1 : end].strip(" \t"), start
+
+
 def nth_from_right(value: str, n: int, limit: int = MAX_ITEM_LENGTH) -> tuple[Optional[str], int]:
     """Return the ``n``-th non-empty item from the right (1-based) and its index.
 
@@ -56,12 +84,9 @@ def nth_from_right(value: str, n: int, limit: int = MAX_ITEM_LENGTH) -> tuple[Op
     index = 0
     empty = 0
     while end >= 0 and index < n:
-        window = end - limit if end > limit else 0
-        start = value.rfind(",", window, end)
-        if start < 0 and window > 0:
+        item, end = item_left_of(value, end, limit)
+        if item is None:
             return TOO_LONG, index + 1
-        item = value[start + 1 : end].strip(" \t")
-        end = start
         if item:
             index += 1
             found = item
