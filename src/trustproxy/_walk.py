@@ -51,6 +51,31 @@ class Walked(NamedTuple):
     proxies: int
 
 
+def _judge(
+    policy: TrustPolicy,
+    limit: int,
+    trail: list[Hop],
+    hop: Hop,
+    k: int,
+    params: Optional[dict[str, str]],
+    untrusted: str,
+    hop_word: str,
+) -> Optional[Walked]:
+    """The walk's rule for the ``k``-th address node, whatever header it came from: the
+    first untrusted node is the client; the ``hops``-th is, trusted or not; past
+    ``MAX_HOPS`` trusted ones the walk stops unresolved.  ``None``: walk on."""
+    trail.append(hop)
+    if hop.trusted_by is None:
+        return Walked(False, untrusted, trail, hop, params, 0)
+    if k != limit:
+        return None
+    if policy.hops is None:
+        return Walked(
+            True, f"more than {MAX_HOPS} trusted hops; stopped walking", trail, None, None, k + 1
+        )
+    return Walked(False, f"the client is {hop_word} {k}, as hops={k} says", trail, hop, params, 0)
+
+
 def walk_forwarded(policy: TrustPolicy, limit: int, peer: Hop, value: Optional[str]) -> Walked:
     """Walk ``value`` (all Forwarded lines joined with commas) behind the trusted ``peer``."""
     trail = [peer]
@@ -90,23 +115,12 @@ def walk_forwarded(policy: TrustPolicy, limit: int, peer: Hop, value: Optional[s
                 " the elements left of it cannot be trusted",
                 trail, None, None, k,
             )  # fmt: skip
-        trail.append(hop)
-        if hop.trusted_by is None:
-            return Walked(
-                False,
-                "the client is the first untrusted Forwarded 'for' from the right",
-                trail, hop, params, 0,
-            )  # fmt: skip
-        if k == limit:
-            if policy.hops is None:
-                return Walked(
-                    True, f"more than {MAX_HOPS} trusted hops; stopped walking",
-                    trail, None, None, k + 1,
-                )  # fmt: skip
-            return Walked(
-                False, f"the client is Forwarded hop {k}, as hops={k} says",
-                trail, hop, params, 0,
-            )  # fmt: skip
+        stop = _judge(
+            policy, limit, trail, hop, k, params,
+            "the client is the first untrusted Forwarded 'for' from the right", "Forwarded hop",
+        )  # fmt: skip
+        if stop is not None:
+            return stop
         last = params
     if k == 0:
         if policy.hops is not None:
@@ -176,21 +190,12 @@ def walk_x_forwarded(policy: TrustPolicy, limit: int, peer: Hop, value: Optional
                     " IP address; the items left of it cannot be trusted",
                     trail, None, None, k,
                 )  # fmt: skip
-            trail.append(hop)
-            if hop.trusted_by is None:
-                return Walked(
-                    False, "the client is the first untrusted address from the right",
-                    trail, hop, None, 0,
-                )  # fmt: skip
-            if k == limit:
-                if policy.hops is None:
-                    return Walked(
-                        True, f"more than {MAX_HOPS} trusted hops; stopped walking",
-                        trail, None, None, k + 1,
-                    )  # fmt: skip
-                return Walked(
-                    False, f"the client is hop {k}, as hops={k} says", trail, hop, None, 0
-                )
+            stop = _judge(
+                policy, limit, trail, hop, k, None,
+                "the client is the first untrusted address from the right", "hop",
+            )  # fmt: skip
+            if stop is not None:
+                return stop
         if k and policy.hops is not None:
             return Walked(
                 True,
