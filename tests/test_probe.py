@@ -221,6 +221,8 @@ def test_the_token_comes_from_the_environment(
         (["http://127.0.0.1:99999/"], "port that is not a number"),
         (["http://127.0.0.1:1/"], "cannot reach"),
         (["http://127.0.0.1:1/", "--timeout", "0"], "--timeout"),
+        (["http://127.0.0.1:1/a b"], "percent-encode"),
+        (["http://127.0.0.1:1/\x1b[2J"], "percent-encode"),
     ],
 )
 def test_the_cli_exits_2_when_it_cannot_run(

@@ -61,6 +61,10 @@ def target(url: str) -> Target:
     except ValueError:
         raise ProbeError(f"{url!r} has a port that is not a number from 0 to 65535") from None
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # The target goes into the request line as it is: a space or control character would
+    # end it early or start a line of its own (RFC 9112 §3).
+    if any(ord(char) <= 0x20 or ord(char) >= 0x7F for char in path + parts.netloc):
+        raise ProbeError(f"{url!r} holds spaces, controls or non-ASCII: percent-encode them")
     return Target(parts.scheme, parts.hostname, port, parts.netloc.rpartition("@")[2], path)
 
 

@@ -27,10 +27,16 @@ from .servers import SRC, AppServers
 SOURCE = "127.0.0.5"
 
 
-def probe(front: Running, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+def probe(
+    front: Running, capsys: pytest.CaptureFixture[str], *, tls: bool = False
+) -> tuple[int, dict[str, Any]]:
     # The X-Forwarded-* recipes serve the app under /app too (and announce the prefix).
     path = "/app/probe" if front.kind.prefix and front.kind.name in KINDS else "/probe"
-    argv = ["probe", front.url(path), "--source", SOURCE, "--token", PROBE_TOKEN, "--json"]
+    url = front.url(path)
+    if tls:  # the lab certificate is self-signed
+        url = f"https://127.0.0.1:{front.ports.tls_port}{path}"
+    argv = ["probe", url, "--source", SOURCE, "--token", PROBE_TOKEN, "--json"]
+    argv += ["--insecure"] if tls else []
     code = main(argv)
     captured = capsys.readouterr()
     report: dict[str, Any] = json.loads(captured.out) if captured.out else {}
@@ -61,6 +67,24 @@ def test_every_documented_recipe_holds_every_check(
     refused = {row["name"] for row in report["checks"] if row["verdict"] == "refused"}
     print(name, "refused:", sorted(refused))
     assert code == 0, [(r["name"], r.get("changed"), r.get("seen")) for r in _failed_rows(report)]
+
+
+def test_the_nginx_recipe_holds_over_https(
+    lab: Path,
+    certs: dict[str, Path],
+    app_servers: AppServers,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    front = KINDS["nginx"].start(lab, app_servers.get("gunicorn", RECIPES["single"]), certs)
+    try:
+        code, report = probe(front, capsys, tls=True)
+    finally:
+        front.stop()
+    assert report["baseline"]["scheme"] == "https"
+    assert report["baseline"]["port"] == front.ports.tls_port
+    proto = next(row for row in report["checks"] if row["name"] == "proto")
+    assert proto["sent"] == [["X-Forwarded-Proto", "http"]]  # the scheme not used
+    assert code == 0, report["failed"]
 
 
 def _start_uvicorn_trusting_everyone(lab: Path) -> tuple[Proc, str]:
