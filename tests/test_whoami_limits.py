@@ -118,12 +118,12 @@ def test_whoami_scans_a_bounded_part_of_a_huge_header(body: str) -> None:
 def _cold() -> None:
     """Empty every parse cache, so a count does not depend on the tests run before."""
     import trustproxy._explain
-    import trustproxy._suggest
+    import trustproxy._suggest_text
 
     _address._cache.clear()
     _values._host_cache.clear()
     _values._prefix_cache.clear()
-    for policy in (trustproxy._explain._PRIVATE, trustproxy._suggest._PRIVATE):
+    for policy in (trustproxy._explain._PRIVATE, trustproxy._suggest_text._PRIVATE):
         if policy._cache is not None:
             policy._cache.clear()
 

@@ -1,7 +1,9 @@
-"""The ``trustproxy`` command line: ``explain`` a request, or serve the ``whoami`` page.
+"""The ``trustproxy`` command line: ``explain`` a request, serve the ``whoami`` page, or
+``probe`` a deployment with forgeries.
 
 Exit status: 0 when the request was resolved or left untouched, 1 when it was left
 unresolved, 2 for a usage or configuration error (one line on stderr, no traceback).
+``probe``: 0 when every check held, 1 when a forgery got through, 2 when it could not run.
 With no arguments, ``explain`` runs on a built-in sample forged request.
 """
 
@@ -127,6 +129,30 @@ def _parser() -> _Parser:
     whoami.add_argument("--host", default="127.0.0.1", help="address to listen on")
     whoami.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
     _add_config(whoami)
+    probe = commands.add_parser(
+        "probe",
+        help="send forged headers through your proxies to a whoami page; report what got in",
+        description="Ask a whoami page (trustproxy whoami, or the trustproxy.whoami endpoint"
+        " in your app) how it sees you, then send forged forwarding headers and report, check"
+        " by check, whether a forged value reached the app. Exit 0: every check held; 1: a"
+        " forgery got through; 2: the probe could not run. Connects to URL only.",
+    )
+    probe.add_argument("url", metavar="URL", help="the whoami page, through the public path")
+    probe.add_argument(
+        "--source",
+        metavar="ADDR",
+        help="the local address to connect from (e.g. 127.0.0.5 to try it on one machine,"
+        " where 127.0.0.1 is a trusted proxy)",
+    )
+    probe.add_argument(
+        "--token",
+        help="the trustproxy.whoami endpoint's token (default: $TRUSTPROXY_PROBE_TOKEN)",
+    )
+    probe.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    probe.add_argument(
+        "--insecure", action="store_true", help="https: do not verify the certificate"
+    )
+    probe.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -192,9 +218,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = _parser().parse_args(SAMPLE if sample else arguments)
         if args.command is None:
-            raise UsageError("choose a command: explain or whoami (see trustproxy --help)")
+            raise UsageError("choose a command: explain, whoami or probe (see trustproxy --help)")
         if args.command == "explain":
             return _explain(args, sys.stdout, sample)
+        if args.command == "probe":
+            from ._probe_cli import probe
+
+            return probe(args, sys.stdout, sys.stderr)
         from ._whoami import serve
 
         return serve(_resolver(args), str(args.host), int(args.port), sys.stderr)

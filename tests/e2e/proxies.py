@@ -62,8 +62,11 @@ class ProxyKind:
         certs: dict[str, Path],
         extra: Optional[dict[str, object]] = None,
         netns: Optional[str] = None,
+        edit: Optional[Callable[[str], str]] = None,
     ) -> Running:
-        """Render the templates into a fresh folder, start, and wait for ``/health``."""
+        """Render the templates into a fresh folder, start, and wait for ``/health``.
+
+        ``edit`` rewrites each rendered config (a deliberately broken variant)."""
         folder = lab / self.name
         n = 0
         while folder.exists():
@@ -89,7 +92,8 @@ class ProxyKind:
         paths = []
         for template in self.templates:
             target = folder / template.replace(".tmpl", "").replace("traefik-dynamic", "dynamic")
-            target.write_text(render((CONFIGS / template).read_text(), values))
+            text = render((CONFIGS / template).read_text(), values)
+            target.write_text(edit(text) if edit else text)
             paths.append(target)
         binary = find_binary(self.binary)
         argv = self.argv(binary, paths[0])

@@ -14,6 +14,10 @@ import os
 from typing import Any
 
 from trustproxy.asgi import ASGIMiddleware
+from trustproxy.whoami import asgi_app as probe_endpoint
+
+PROBE_TOKEN = "e2e-probe-token-0123456789"  # as in wsgi_app.py
+_probe = probe_endpoint(PROBE_TOKEN)
 
 RAW_NAMES = (
     "x-forwarded-for",
@@ -58,6 +62,9 @@ async def report(scope: dict[str, Any], receive: Any, send: Any) -> None:
     route = path[len(root) :] if root and path.startswith(root) else path
     host = headers.get("host", "")
     base = f"{scope['scheme']}://{host}{root}"
+    if route == "/probe":  # trustproxy probe (tests/e2e/test_probe.py)
+        await _probe(scope, receive, send)
+        return
     if route == "/health":
         await _send(send, 200, b"ok", [])
         return

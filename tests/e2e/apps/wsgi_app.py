@@ -14,6 +14,10 @@ from typing import Any
 from flask import Flask, jsonify, redirect, request, url_for
 
 from trustproxy import WSGIMiddleware
+from trustproxy.whoami import wsgi_app as probe_endpoint
+
+#: The token of the ``/probe`` endpoint (``trustproxy probe``, tests/e2e/test_probe.py).
+PROBE_TOKEN = "e2e-probe-token-0123456789"
 
 #: The environ keys a client or proxy may have written, reported raw so a test can see
 #: what the server passed on (gunicorn drops ``X_Forwarded_For`` before this point).
@@ -70,5 +74,16 @@ def health() -> Any:
 
 
 settings = json.loads(os.environ.get("TRUSTPROXY_SETTINGS", "{}"))
-flask_app.wsgi_app = WSGIMiddleware(flask_app.wsgi_app, **settings)  # type: ignore[method-assign]
+_probe = probe_endpoint(PROBE_TOKEN)
+_flask = flask_app.wsgi_app
+
+
+def _with_probe(environ: dict[str, Any], start_response: Any) -> Any:
+    # Inside the middleware, as a user mounts it: it reports what every route sees.
+    if environ.get("PATH_INFO") == "/probe":
+        return _probe(environ, start_response)
+    return _flask(environ, start_response)
+
+
+flask_app.wsgi_app = WSGIMiddleware(_with_probe, **settings)  # type: ignore[method-assign]
 app = flask_app
