@@ -35,7 +35,6 @@ sys.path.insert(0, str(ROOT / "src"))
 from e2e.lab import CONFIGS, docs_part, render  # noqa: E402
 from e2e.proxies import CHAIN, DOCS_COMMON, FORWARDED, KINDS  # noqa: E402
 from e2e.recipes import RECIPES, SETUPS, Setup, python_snippet  # noqa: E402
-
 from trustproxy import WSGIMiddleware  # noqa: E402
 
 DOCS = ROOT / "docs" / "deploy"
@@ -79,7 +78,8 @@ def seen_by_app(setup: Setup) -> dict[str, str]:
     environ: dict[str, object] = {
         "REMOTE_ADDR": peer.address if peer is not setup.nodes[0] else "",
         "REQUEST_METHOD": "GET", "PATH_INFO": "/", "SCRIPT_NAME": "", "QUERY_STRING": "",
-        "SERVER_NAME": "app", "SERVER_PORT": "8000", "HTTP_HOST": "app:8000",
+        # The Host line the client sent, which every proxy here passes on.
+        "SERVER_NAME": "example.com", "SERVER_PORT": "8000", "HTTP_HOST": "example.com",
         "wsgi.url_scheme": "http",
     }  # fmt: skip
     for line in peer.writes:
@@ -90,7 +90,10 @@ def seen_by_app(setup: Setup) -> dict[str, str]:
     def app(env: dict[str, object], start_response: object) -> list[bytes]:
         host, script = env["HTTP_HOST"], env["SCRIPT_NAME"]
         seen["client"] = str(env["REMOTE_ADDR"])
-        seen["url"] = f"{env['wsgi.url_scheme']}://{host}{script}/"
+        scheme = str(env["wsgi.url_scheme"])
+        # As url_for(..., _external=True) writes it: without the scheme's default port.
+        host = str(host).removesuffix({"https": ":443", "http": ":80"}[scheme])
+        seen["url"] = f"{scheme}://{host}{script}/"
         return []
 
     WSGIMiddleware(app, **RECIPES[setup.recipe])(environ, lambda *a: None)  # type: ignore[arg-type]
@@ -104,47 +107,55 @@ def _esc(text: str) -> str:
 def _trusted_label(recipe: str) -> str:
     settings = RECIPES[recipe]
     trusted = settings["trusted"]
-    shown = f'"{trusted}"' if isinstance(trusted, str) else "[" + ", ".join(
-        f'"{t}"' for t in trusted) + "]"  # type: ignore[union-attr]
+    if isinstance(trusted, str):
+        shown = f'"{trusted}"'
+    else:
+        shown = "[" + ", ".join(f'"{t}"' for t in trusted) + "]"  # type: ignore[attr-defined]
     return f"trusted={shown}"
 
 
 BOX_W, BOX_H, GAP, MARGIN, TOP = 160, 62, 120, 16, 58
-FONT = "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\""
-MONO = "font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\""
+FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"'
+MONO = 'font-family="DejaVu Sans Mono, Menlo, Consolas, monospace"'
 
 
 def diagram(setup: Setup) -> str:
     """The setup as an SVG: the nodes, what each writes, where the walk stops."""
     nodes = [*setup.nodes, None]  # None: the app
     count = len(nodes)
-    width = 2 * MARGIN + count * BOX_W + (count - 1) * GAP
+    seen = seen_by_app(setup)
+    # Room on the right for the longest line the app "sees" (about 6.4 px a character).
+    tail = max(0, int(6.4 * max(len(seen["url"]), len(seen["client"]) + 7)) - BOX_W + 8)
+    # Each column is wide enough for the longest header line under it.
+    longest = max(len(line) for n in setup.nodes for line in n.writes)
+    gap = max(GAP, int(6.4 * longest) + 16 - BOX_W)
+    width = 2 * MARGIN + count * BOX_W + (count - 1) * gap + tail
     lines = max(len(n.writes) for n in setup.nodes)
     height = TOP + BOX_H + 34 + 16 * lines + 60
-    seen = seen_by_app(setup)
     if seen["client"] != setup.client:
         raise SystemExit(f"{setup.key}: the app sees {seen}, the setup says {setup.client}")
 
     def x(i: int) -> int:
-        return MARGIN + i * (BOX_W + GAP)
+        return MARGIN + i * (BOX_W + gap)
 
     # The line sits before the first node the app trusts: the first proxy that is a hop.
     first_trusted = next(i for i, n in enumerate(setup.nodes) if i and not n.passthrough)
-    line_x = x(first_trusted) - GAP // 2
+    line_x = x(first_trusted) - gap // 2
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{_esc(setup.title)}">',
         f"<title>{_esc(setup.title)}: the app sees client {seen['client']}</title>",
-        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" "
-        "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">"
-        "<path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#37474f\"/></marker></defs>",
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+        'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+        '<path d="M 0 0 L 10 5 L 0 10 z" fill="#37474f"/></marker></defs>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
         f'<rect x="{line_x}" y="4" width="{width - line_x - 4}" height="{height - 8}" '
         'rx="10" fill="#e8f5e9" stroke="#a5d6a7"/>',
-        f'<text x="{MARGIN}" y="24" {FONT} font-size="13" fill="#b71c1c">'
-        "untrusted: anyone can write anything</text>",
+        f'<text x="{MARGIN}" y="24" {FONT} font-size="13" fill="#b71c1c">untrusted</text>',
+        f'<text x="{MARGIN}" y="40" {FONT} font-size="11" fill="#b71c1c">'
+        "anyone may write anything</text>",
         f'<text x="{line_x + 12}" y="24" {FONT} font-size="13" fill="#1b5e20">'
-        f'trusted by the app: <tspan {MONO}>{_esc(_trusted_label(setup.recipe))}</tspan></text>',
+        f"trusted by the app: <tspan {MONO}>{_esc(_trusted_label(setup.recipe))}</tspan></text>",
     ]
     if setup.group:
         start, end, label = setup.group
@@ -227,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="report stale pages, change nothing")
     args = parser.parse_args(argv)
     stale = []
-    outputs = {page: regenerate(page.read_text()) for page in [*sorted(DOCS.glob("*.md")), SETUP_PAGE]}
+    outputs = {
+        page: regenerate(page.read_text()) for page in [*sorted(DOCS.glob("*.md")), SETUP_PAGE]
+    }
     outputs.update({IMAGES / f"setup-{setup.key}.svg": diagram(setup) for setup in SETUPS})
     for path, new in outputs.items():
         if not path.is_file() or path.read_text() != new:

@@ -152,9 +152,11 @@ SETUPS: list[Setup] = [
         "two-proxies", "Two proxies in a row", "chain-trusted",
         (BROWSER,
          Node("HAProxy", "127.0.0.3", (f"X-Forwarded-For: {FORGED}, {CLIENT}",
-                                       "X-Forwarded-Proto: https")),
+                                       "X-Forwarded-Proto: https",
+                                       "X-Forwarded-Host: example.com")),
          Node("nginx", "127.0.0.2", (f"X-Forwarded-For: {FORGED}, {CLIENT}, 127.0.0.3",
-                                     "X-Forwarded-Proto: https, http"))),
+                                     "X-Forwarded-Proto: https, http",
+                                     "X-Forwarded-Host: example.com, example.com"))),
         CLIENT, "deploy/chain.md", hops=2,
     ),
     Setup(
