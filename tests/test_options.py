@@ -21,6 +21,7 @@ import ast
 import inspect
 import io
 import re
+import textwrap
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional
@@ -72,7 +73,7 @@ def _blocks(page: Path) -> list[Documented]:
     text = page.read_text(encoding="utf-8")
     for match in re.finditer(r"```python\n(.*?)```", text, re.S):
         where = f"{page.relative_to(ROOT)}:{text.count(chr(10), 0, match.start()) + 2}"
-        tree = ast.parse(match.group(1))
+        tree = ast.parse(textwrap.dedent(match.group(1)))  # tabs indent their blocks
         names: dict[str, Any] = {}
         for node in tree.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -125,7 +126,7 @@ def test_the_pages_hold_the_configurations() -> None:
     # recipe read through its FIELDS name, a generated deployment page.
     assert 'trusted=["cloudflare"], headers="cf-connecting-ip"' in texts
     assert any(item.text == "TRUSTPROXY" for item in DOCUMENTED)
-    assert any(item.options.get("fields") == ("for", "proto", "host", "prefix")
+    assert any(item.options.get("fields") == ("for", "proto", "host", "port", "prefix")
                and "fields=FIELDS" in item.text for item in DOCUMENTED)  # fmt: skip
     assert any(item.where.startswith("docs/deploy/chain.md") for item in DOCUMENTED)
     assert len(BUILDS) >= 60

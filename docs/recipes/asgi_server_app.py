@@ -26,4 +26,4 @@ async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 # The proxy (nginx, HAProxy…) connects from 127.0.0.1 on this machine; list your own
 # proxies' addresses, not all of loopback (any local process could then forge).
-app = ASGIMiddleware(hello, trusted="127.0.0.1")
+app = ASGIMiddleware(hello, trusted="127.0.0.1", fields=("for", "proto", "host", "port", "prefix"))

@@ -13,7 +13,7 @@ from trustproxy import ASGIMiddleware
 
 # The proxy on this machine connects from 127.0.0.1: trust that address, not all of
 # loopback, and apply only the fields it writes.
-FIELDS = ("for", "proto", "host", "prefix")
+FIELDS = ("for", "proto", "host", "port", "prefix")
 
 
 def create_app() -> FastAPI:

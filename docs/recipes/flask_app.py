@@ -27,5 +27,5 @@ def login() -> Response:
 # One proxy on this machine (nginx) sets X-Forwarded-For, -Proto, -Host and -Prefix;
 # trust the address it connects from, not all of loopback (any local process).
 app.wsgi_app = WSGIMiddleware(  # type: ignore[method-assign]
-    app.wsgi_app, trusted="127.0.0.1", fields=("for", "proto", "host", "prefix")
+    app.wsgi_app, trusted="127.0.0.1", fields=("for", "proto", "host", "port", "prefix")
 )

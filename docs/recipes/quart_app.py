@@ -26,5 +26,5 @@ async def login() -> Response:
 
 
 app.asgi_app = ASGIMiddleware(  # type: ignore[method-assign]
-    app.asgi_app, trusted="127.0.0.1", fields=("for", "proto", "host", "prefix")
+    app.asgi_app, trusted="127.0.0.1", fields=("for", "proto", "host", "port", "prefix")
 )

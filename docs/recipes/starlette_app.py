@@ -28,7 +28,7 @@ async def login(request: Request) -> Response:
 routes = [Route("/", home, name="home"), Route("/login", login)]
 # The proxy on this machine connects from 127.0.0.1: trust that address, not all of
 # loopback, and apply only the fields it writes.
-FIELDS = ("for", "proto", "host", "prefix")
+FIELDS = ("for", "proto", "host", "port", "prefix")
 
 # Either add it as a middleware…
 app = Starlette(routes=routes)

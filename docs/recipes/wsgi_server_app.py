@@ -18,4 +18,4 @@ def hello(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterab
 
 
 # The proxy on this machine connects from 127.0.0.1: trust that address only.
-app = WSGIMiddleware(hello, trusted="127.0.0.1")
+app = WSGIMiddleware(hello, trusted="127.0.0.1", fields=("for", "proto", "host", "port", "prefix"))

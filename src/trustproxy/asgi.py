@@ -5,29 +5,28 @@ other scope type is passed on untouched.  When a trusted proxy forwarded the req
 calls the application with a **new scope** (a shallow copy of the server's, never the
 server's own dict, which stays as it was) in which, as the core decides:
 
-===============  ==============================================================
-``client``       ``(address, port)``: the client address (canonical) and the port
-                 the forwarded item carried, or ``0`` when it carried none (the
-                 proxy's port would be a lie; ``0`` is what uvicorn reports too)
-``scheme``       ``http``/``https``; ``ws``/``wss`` on a WebSocket scope
-``headers``      a new list in which the ``host`` line holds the forwarded Host
-                 (added when the request had none); every other line is kept
-``server``       ``(host name, port)`` of the forwarded Host / port
-``root_path``    the forwarded prefix *prepended* to the existing root path
-``path``         the same prefix prepended, so that ``path`` still starts with
-                 ``root_path`` (the convention of uvicorn >= 0.26, Starlette,
-                 Django and Quart); ``raw_path`` likewise when present
-===============  ==============================================================
+| scope key | becomes |
+| --- | --- |
+| ``client`` | ``(address, port)``: the client address (canonical) and its port (1) |
+| ``scheme`` | ``http``/``https``; ``ws``/``wss`` on a WebSocket scope |
+| ``headers`` | a new list whose ``host`` line holds the forwarded Host (2) |
+| ``server`` | ``(host name, port)`` of the forwarded Host / port |
+| ``root_path`` | the forwarded prefix *prepended* to the existing root path |
+| ``path`` | the same prefix prepended, so ``path`` still starts with ``root_path`` (3) |
+
+(1) The port the forwarded item carried, or ``0`` when it carried none: the proxy's port
+would be a lie, and ``0`` is what uvicorn reports too.  (2) Added when the request had
+none; every other line is kept.  (3) The convention of uvicorn >= 0.26, Starlette, Django
+and Quart; ``raw_path`` likewise when present.
 
 Two scope keys are added to the new scope whenever a forwarding header was present,
 named like the WSGI environ keys:
 
-``scope["trustproxy.resolution"]``
-    the :class:`~trustproxy.Resolution` (status, reason, the hops examined…);
-``scope["trustproxy.orig"]``
-    the server's own scope, unchanged: its ``client``, ``scheme``, ``server``,
-    ``root_path``, ``path``, ``raw_path`` and ``headers`` are the originals (treat it
-    as read-only: it is the server's object).
+* ``scope["trustproxy.resolution"]``: the :class:`~trustproxy.Resolution` (status,
+  reason, the hops examined…);
+* ``scope["trustproxy.orig"]``: the server's own scope, unchanged: its ``client``,
+  ``scheme``, ``server``, ``root_path``, ``path``, ``raw_path`` and ``headers`` are the
+  originals (treat it as read-only: it is the server's object).
 
 A request with no forwarding header at all is passed on with the server's own scope,
 without either key.  Header lines are read from the scope's list in order: repeated

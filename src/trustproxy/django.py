@@ -1,20 +1,20 @@
 """A Django middleware, configured from settings, for projects that prefer ``MIDDLEWARE``
 to wrapping the WSGI or ASGI application.
 
-.. code-block:: python
-
-    MIDDLEWARE = [
-        "trustproxy.django.TrustProxyMiddleware",  # first: everything after sees the client
-        "django.middleware.security.SecurityMiddleware",
-        ...
-    ]
-    TRUSTPROXY = {
-        "trusted": ["10.0.0.0/8"],  # your proxies; default "loopback"
-        "hops": None,
-        "fields": ["for", "proto", "host"],
-        "headers": "x-forwarded",
-        "strict": False,  # True: answer 400 when the headers cannot be resolved
-    }
+```python
+MIDDLEWARE = [
+    "trustproxy.django.TrustProxyMiddleware",  # first: everything after sees the client
+    "django.middleware.security.SecurityMiddleware",
+    ...
+]
+TRUSTPROXY = {
+    "trusted": ["10.0.0.0/8"],  # your proxies; default "loopback"
+    "hops": None,
+    "fields": ["for", "proto", "host"],
+    "headers": "x-forwarded",
+    "strict": False,  # True: answer 400 when the headers cannot be resolved
+}
+```
 
 It works for both Django request kinds, with the same changes on each (under ASGI it
 runs as async middleware, without a thread hop).  On a WSGI request it does what

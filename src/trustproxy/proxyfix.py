@@ -1,11 +1,13 @@
 """A safe drop-in replacement for ``werkzeug.middleware.proxy_fix.ProxyFix``.
 
-Change one import and keep your configuration::
+Change one import and keep your configuration:
 
-    # from werkzeug.middleware.proxy_fix import ProxyFix
-    from trustproxy import ProxyFix
+```python
+# from werkzeug.middleware.proxy_fix import ProxyFix
+from trustproxy import ProxyFix
 
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+```
 
 The constructor, the per-header counts and the environ keys are werkzeug's (facts taken
 from its documentation and observed behaviour, checked by running werkzeug's own test
@@ -168,7 +170,7 @@ class _Count:
 class ProxyFix:
     """werkzeug's ``ProxyFix`` with validation: same arguments, same environ keys.
 
-    .. warning::
+    !!! warning
         Like werkzeug's, this middleware does **not** check the connecting peer: any client
         that reaches the app directly can forge every header it reads.  Use
         :class:`trustproxy.WSGIMiddleware` with ``trusted=`` your proxies' addresses.

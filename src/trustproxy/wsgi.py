@@ -2,23 +2,22 @@
 
 :class:`WSGIMiddleware` rewrites, when the core says so:
 
-================  ============================================================
-``REMOTE_ADDR``   the client address (canonical)
-``REMOTE_PORT``   the client port, only when the forwarded item carried one
-``wsgi.url_scheme``  ``http`` or ``https``
-``HTTP_HOST``     the forwarded Host (with the forwarded port, if any)
-``SERVER_NAME``   the host name part of it
-``SERVER_PORT``   the forwarded port, the Host's port, or the scheme's default
-``SCRIPT_NAME``   the forwarded prefix *prepended* to the existing SCRIPT_NAME
-================  ============================================================
+| environ key | becomes |
+| --- | --- |
+| ``REMOTE_ADDR`` | the client address (canonical) |
+| ``REMOTE_PORT`` | the client port, only when the forwarded item carried one |
+| ``wsgi.url_scheme`` | ``http`` or ``https`` |
+| ``HTTP_HOST`` | the forwarded Host (with the forwarded port, if any) |
+| ``SERVER_NAME`` | the host name part of it |
+| ``SERVER_PORT`` | the forwarded port, the Host's port, or the scheme's default |
+| ``SCRIPT_NAME`` | the forwarded prefix *prepended* to the existing SCRIPT_NAME |
 
 Two environ keys are added whenever a forwarding header was present:
 
-``trustproxy.resolution``
-    the :class:`~trustproxy.Resolution` (status, reason, the hops examined…);
-``trustproxy.orig``
-    a dict with the values the keys above had before the middleware ran (a key that was
-    absent maps to ``None``).
+* ``trustproxy.resolution``: the :class:`~trustproxy.Resolution` (status, reason, the
+  hops examined…);
+* ``trustproxy.orig``: a dict with the values the keys above had before the middleware
+  ran (a key that was absent maps to ``None``).
 
 A request with no forwarding header at all is passed on untouched, without either key.
 

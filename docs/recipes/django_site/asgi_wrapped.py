@@ -12,5 +12,5 @@ from trustproxy import ASGIMiddleware
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_site.settings_wrapped")
 
 application = ASGIMiddleware(
-    get_asgi_application(), trusted="127.0.0.1", fields=("for", "proto", "host", "prefix")
+    get_asgi_application(), trusted="127.0.0.1", fields=("for", "proto", "host", "port", "prefix")
 )

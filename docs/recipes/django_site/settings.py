@@ -20,5 +20,5 @@ TRUSTPROXY = {
     # The address the proxy (nginx on this machine) connects from; not all of loopback,
     # which would let any local process name its own client.
     "trusted": ["127.0.0.1"],
-    "fields": ["for", "proto", "host", "prefix"],
+    "fields": ["for", "proto", "host", "port", "prefix"],
 }

@@ -1,11 +1,13 @@
 """Trusted ranges kept as data: shipped presets, files and environment variables.
 
 A range list is text with one entry per line — an IP address or a network in CIDR form,
-host bits zero — with ``#`` starting a comment and blank lines ignored::
+host bits zero — with ``#`` starting a comment and blank lines ignored:
 
-    # my load balancers
-    10.1.0.0/16
-    2001:db8:5::/48   # the IPv6 ones
+```text
+# my load balancers
+10.1.0.0/16
+2001:db8:5::/48   # the IPv6 ones
+```
 
 Three ways to use one, all read when the trust policy is built (never per request, and
 never at import):
