@@ -1,8 +1,13 @@
-"""The cloudflare preset and the file / environment range loaders."""
+"""The provider presets (shipped data, headers) and the file / environment range loaders.
+
+Refreshing them (``trustproxy presets update``, ``presets_dir``, the age warning) is in
+tests/test_presets_refresh.py.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import subprocess
@@ -20,8 +25,11 @@ from trustproxy.presets import DATA_PRESETS
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def shipped_text() -> str:
-    return resources.files("trustproxy.presets").joinpath("cloudflare.txt").read_text("utf-8")
+def shipped(name: str) -> dict[str, object]:
+    text = resources.files("trustproxy.presets").joinpath(f"{name}.json").read_text("utf-8")
+    document = json.loads(text)
+    assert isinstance(document, dict)
+    return document
 
 
 def test_cloudflare_preset_trusts_its_ranges_only() -> None:
@@ -35,22 +43,39 @@ def test_cloudflare_preset_trusts_its_ranges_only() -> None:
     assert outsider is not None and outsider.trusted_by is None
 
 
-def test_shipped_file_has_a_publication_date_and_both_families() -> None:
-    text = shipped_text()
-    assert re.search(r"^# Published: \d{4}-\d{2}-\d{2}", text, re.MULTILINE)
-    networks = [
-        ipaddress.ip_network(line.split("#")[0].strip())
-        for line in text.splitlines()
-        if line.split("#")[0].strip()
-    ]
+@pytest.mark.parametrize("name", sorted(DATA_PRESETS))
+def test_shipped_file_records_its_source_and_date(name: str) -> None:
+    document = shipped(name)
+    assert document["name"] == name
+    assert str(document["source"]).startswith("https://")
+    for key in ("date", "published"):
+        value = document[key]
+        assert value is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)), (key, value)
+    networks = [ipaddress.ip_network(str(entry)) for entry in document["networks"]]  # type: ignore[attr-defined]
+    assert len(networks) == len(set(networks))
+    for network in networks:
+        # Never private, loopback, link-local or everything: the same rules as an update.
+        assert network.is_global and network.prefixlen >= 8, network
+    if not document["complete"]:
+        # A partial or missing snapshot says so in words, for `presets list` and the docs.
+        assert "PARTIAL" in str(document["note"]) or "NOT SHIPPED" in str(document["note"])
+
+
+def test_shipped_cloudflare_has_both_families() -> None:
+    document = shipped("cloudflare")
+    assert document["published"] == "2023-09-28" and document["complete"] is True
+    networks = [ipaddress.ip_network(str(entry)) for entry in document["networks"]]  # type: ignore[attr-defined]
     assert {network.version for network in networks} == {4, 6}
-    assert len(networks) == len(set(networks)) >= 20
+    assert len(networks) >= 20
 
 
 def test_preset_is_package_data() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text("utf-8")
-    assert '"presets/*.txt"' in pyproject
-    assert set(DATA_PRESETS.values()) == {"cloudflare.txt"}
+    assert '"presets/*.json"' in pyproject
+    folder = ROOT / "src" / "trustproxy" / "presets"
+    assert {path.name for path in folder.iterdir() if path.suffix != ".py"} - {
+        "__pycache__"
+    } == set(DATA_PRESETS.values())
 
 
 def test_presets_are_not_read_at_import() -> None:
