@@ -299,6 +299,8 @@ def update_presets(
         provider = PROVIDERS[name]
         url = sources.get(name, provider.url)
         previous, origin = _previous(name, directory)
+        if origin == "shipped":
+            origin = "the shipped data (nothing written)"
         try:
             parsed = provider.parse(fetch(url), url, fetch)
             networks = validate(name, parsed.networks, previous, force)
