@@ -20,6 +20,7 @@ import pytest
 
 import trustproxy
 from trustproxy import ConfigError, TrustPolicy, load_networks
+from trustproxy._config import SINGLE_HEADERS
 from trustproxy.presets import DATA_PRESETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,3 +200,86 @@ def test_bad_env(monkeypatch: pytest.MonkeyPatch, value: Optional[str], message:
         monkeypatch.setenv("MY_PROXIES", value)
     with pytest.raises(ConfigError, match=message):
         TrustPolicy("env:MY_PROXIES")
+
+
+# -- each provider's preset with the header shapes it documents ----------------------------
+
+#: (preset, configuration, an edge address inside the shipped ranges, header lines as the
+#: provider writes them, client, client port).
+PROVIDER_CASES = [
+    pytest.param(
+        "cloudflare", {"headers": "cf-connecting-ip"}, "173.245.48.1",
+        [("CF-Connecting-IP", "198.51.100.7")], "198.51.100.7", None, id="cloudflare",
+    ),
+    pytest.param(
+        "cloudfront", {"headers": "cloudfront-viewer-address"}, "130.176.0.5",
+        [("CloudFront-Viewer-Address", "198.51.100.10:46532")], "198.51.100.10", 46532,
+        id="cloudfront-ipv4",
+    ),
+    pytest.param(
+        # An IPv6 viewer is written without brackets: the port follows the last colon.
+        "cloudfront", {"headers": "cloudfront-viewer-address"}, "15.158.1.2",
+        [("CloudFront-Viewer-Address", "2001:db8:85a3::8a2e:370:7334:8080")],
+        "2001:db8:85a3::8a2e:370:7334", 8080, id="cloudfront-ipv6",
+    ),
+    pytest.param(
+        "fastly", {"headers": "fastly-client-ip"}, "151.101.1.1",
+        [("Fastly-Client-IP", "203.0.113.7")], "203.0.113.7", None, id="fastly",
+    ),
+    pytest.param(
+        # A Google Front End appends "<client>, <load balancer address>": the client is
+        # second from the right, whatever the client wrote to the left.  The load
+        # balancer's own (forwarding rule) address is yours, trusted next to the preset.
+        "google-cloud-lb", {"hops": 2, "also": ["34.120.1.1"]}, "35.191.3.4",
+        [("X-Forwarded-For", "6.6.6.6, 203.0.113.7, 34.120.1.1")], "203.0.113.7", None,
+        id="google-cloud-lb",
+    ),
+    pytest.param(
+        "google-cloud-lb", {"hops": 2, "also": ["34.120.1.1"]}, "2600:2d00:1:b029::5",
+        [("X-Forwarded-For", "2001:db8::7, 34.120.1.1")], "2001:db8::7", None,
+        id="google-cloud-lb-ipv6",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "config", "edge", "lines", "client", "port"), PROVIDER_CASES)
+def test_provider_preset_with_its_header(
+    name: str,
+    config: dict[str, object],
+    edge: str,
+    lines: list[tuple[str, str]],
+    client: str,
+    port: Optional[int],
+) -> None:
+    options = dict(config)
+    trusted = [name, *options.pop("also", [])]  # type: ignore[misc]
+    resolver = trustproxy.Resolver(trusted=trusted, **options)  # type: ignore[arg-type]
+    result = resolver.resolve(edge, lines)
+    assert (result.status, result.client, result.client_port) == ("applied", client, port)
+    # The same headers from anyone outside the provider's ranges are ignored.
+    direct = resolver.resolve("6.6.6.6", lines)
+    assert (direct.status, direct.client) == ("untrusted-peer", "6.6.6.6")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["198.51.100.10", "2001:db8::1", "198.51.100.10:0", "198.51.100.10:1:2", "fe80::1%eth0:80"],
+)
+def test_cloudfront_viewer_address_needs_its_port(value: str) -> None:
+    resolver = trustproxy.Resolver(trusted="cloudfront", headers="CloudFront-Viewer-Address")
+    result = resolver.resolve("130.176.0.5", [("CloudFront-Viewer-Address", value)])
+    assert (result.status, result.client) == ("unresolved", "130.176.0.5")
+    assert "exactly one IP address and port" in result.reason
+
+
+@pytest.mark.parametrize("header", SINGLE_HEADERS)
+def test_documented_single_address_headers_are_accepted(header: str) -> None:
+    value = "203.0.113.7:4711" if header == "cloudfront-viewer-address" else "203.0.113.7"
+    resolver = trustproxy.Resolver(headers=header.title())
+    result = resolver.resolve("127.0.0.1", [(header.upper(), value)])
+    assert (result.status, result.client) == ("applied", "203.0.113.7")
+
+
+def test_azure_front_door_ships_no_ranges_and_says_what_to_do() -> None:
+    with pytest.raises(ConfigError, match=r"presets update azure-front-door --dir DIR"):
+        TrustPolicy("azure-front-door")
