@@ -42,6 +42,9 @@ REFUSED = {
     'headers="forwarded", fields=("port",)': "forwarded.md: a field Forwarded cannot carry",
     'headers="x-forwarded-for"': "forwarded.md: a header of a family, not a single one",
     'headers="x-forwarded-fro"': "security.md: a misspelt family",
+    'trusted=["azure-front-door"], headers="x-azure-clientip"': (
+        "providers.md: no ranges ship for Azure Front Door; refused until `presets update`"
+    ),
 }
 
 

@@ -92,8 +92,14 @@ def test_twine_check_passes(dist: Path) -> None:
 def test_wheel_holds_the_package_data(dist: Path) -> None:
     (wheel,) = dist.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for data in ("trustproxy/py.typed", "trustproxy/presets/cloudflare.txt"):
-        assert data in names, sorted(names)
+    assert "trustproxy/py.typed" in names, sorted(names)
+    # Every preset data file of the source tree, so a preset added without its
+    # package-data pattern is caught here, not by a user's ConfigError.
+    shipped = sorted((ROOT / "src" / "trustproxy" / "presets").glob("*.json"))
+    assert len(shipped) == 5, shipped
+    for path in shipped:
+        inside = path.relative_to(ROOT / "src").as_posix()
+        assert inside in names, f"{inside} is missing from the wheel"
     sources = {name for name in (ROOT / "src" / "trustproxy").rglob("*.py")}
     for source in sources:
         inside = source.relative_to(ROOT / "src").as_posix()
@@ -130,3 +136,7 @@ def test_presets_load_from_the_installed_wheel(installed: Path) -> None:
     done = _run(installed, [str(installed / "python"), "-c", code])
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "198.51.100.7"
+    listed = _run(installed, [str(installed / "trustproxy"), "presets", "list"])
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    for name in ("cloudflare", "cloudfront", "fastly", "google-cloud-lb", "azure-front-door"):
+        assert re.search(rf"^{name} +\d+ ", listed.stdout, re.M), listed.stdout

@@ -1,8 +1,13 @@
-"""The cloudflare preset and the file / environment range loaders."""
+"""The provider presets (shipped data, headers) and the file / environment range loaders.
+
+Refreshing them (``trustproxy presets update``, ``presets_dir``, the age warning) is in
+tests/test_presets_refresh.py.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import subprocess
@@ -15,13 +20,17 @@ import pytest
 
 import trustproxy
 from trustproxy import ConfigError, TrustPolicy, load_networks
+from trustproxy._config import SINGLE_HEADERS
 from trustproxy.presets import DATA_PRESETS
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def shipped_text() -> str:
-    return resources.files("trustproxy.presets").joinpath("cloudflare.txt").read_text("utf-8")
+def shipped(name: str) -> dict[str, object]:
+    text = resources.files("trustproxy.presets").joinpath(f"{name}.json").read_text("utf-8")
+    document = json.loads(text)
+    assert isinstance(document, dict)
+    return document
 
 
 def test_cloudflare_preset_trusts_its_ranges_only() -> None:
@@ -35,22 +44,39 @@ def test_cloudflare_preset_trusts_its_ranges_only() -> None:
     assert outsider is not None and outsider.trusted_by is None
 
 
-def test_shipped_file_has_a_publication_date_and_both_families() -> None:
-    text = shipped_text()
-    assert re.search(r"^# Published: \d{4}-\d{2}-\d{2}", text, re.MULTILINE)
-    networks = [
-        ipaddress.ip_network(line.split("#")[0].strip())
-        for line in text.splitlines()
-        if line.split("#")[0].strip()
-    ]
+@pytest.mark.parametrize("name", sorted(DATA_PRESETS))
+def test_shipped_file_records_its_source_and_date(name: str) -> None:
+    document = shipped(name)
+    assert document["name"] == name
+    assert str(document["source"]).startswith("https://")
+    for key in ("date", "published"):
+        value = document[key]
+        assert value is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)), (key, value)
+    networks = [ipaddress.ip_network(str(entry)) for entry in document["networks"]]  # type: ignore[attr-defined]
+    assert len(networks) == len(set(networks))
+    for network in networks:
+        # Never private, loopback, link-local or everything: the same rules as an update.
+        assert network.is_global and network.prefixlen >= 8, network
+    if not document["complete"]:
+        # A partial or missing snapshot says so in words, for `presets list` and the docs.
+        assert "PARTIAL" in str(document["note"]) or "NOT SHIPPED" in str(document["note"])
+
+
+def test_shipped_cloudflare_has_both_families() -> None:
+    document = shipped("cloudflare")
+    assert document["published"] == "2023-09-28" and document["complete"] is True
+    networks = [ipaddress.ip_network(str(entry)) for entry in document["networks"]]  # type: ignore[attr-defined]
     assert {network.version for network in networks} == {4, 6}
-    assert len(networks) == len(set(networks)) >= 20
+    assert len(networks) >= 20
 
 
 def test_preset_is_package_data() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text("utf-8")
-    assert '"presets/*.txt"' in pyproject
-    assert set(DATA_PRESETS.values()) == {"cloudflare.txt"}
+    assert '"presets/*.json"' in pyproject
+    folder = ROOT / "src" / "trustproxy" / "presets"
+    assert {path.name for path in folder.iterdir() if path.suffix != ".py"} - {
+        "__pycache__"
+    } == set(DATA_PRESETS.values())
 
 
 def test_presets_are_not_read_at_import() -> None:
@@ -174,3 +200,86 @@ def test_bad_env(monkeypatch: pytest.MonkeyPatch, value: Optional[str], message:
         monkeypatch.setenv("MY_PROXIES", value)
     with pytest.raises(ConfigError, match=message):
         TrustPolicy("env:MY_PROXIES")
+
+
+# -- each provider's preset with the header shapes it documents ----------------------------
+
+#: (preset, configuration, an edge address inside the shipped ranges, header lines as the
+#: provider writes them, client, client port).
+PROVIDER_CASES = [
+    pytest.param(
+        "cloudflare", {"headers": "cf-connecting-ip"}, "173.245.48.1",
+        [("CF-Connecting-IP", "198.51.100.7")], "198.51.100.7", None, id="cloudflare",
+    ),
+    pytest.param(
+        "cloudfront", {"headers": "cloudfront-viewer-address"}, "130.176.0.5",
+        [("CloudFront-Viewer-Address", "198.51.100.10:46532")], "198.51.100.10", 46532,
+        id="cloudfront-ipv4",
+    ),
+    pytest.param(
+        # An IPv6 viewer is written without brackets: the port follows the last colon.
+        "cloudfront", {"headers": "cloudfront-viewer-address"}, "15.158.1.2",
+        [("CloudFront-Viewer-Address", "2001:db8:85a3::8a2e:370:7334:8080")],
+        "2001:db8:85a3::8a2e:370:7334", 8080, id="cloudfront-ipv6",
+    ),
+    pytest.param(
+        "fastly", {"headers": "fastly-client-ip"}, "151.101.1.1",
+        [("Fastly-Client-IP", "203.0.113.7")], "203.0.113.7", None, id="fastly",
+    ),
+    pytest.param(
+        # A Google Front End appends "<client>, <load balancer address>": the client is
+        # second from the right, whatever the client wrote to the left.  The load
+        # balancer's own (forwarding rule) address is yours, trusted next to the preset.
+        "google-cloud-lb", {"hops": 2, "also": ["34.120.1.1"]}, "35.191.3.4",
+        [("X-Forwarded-For", "6.6.6.6, 203.0.113.7, 34.120.1.1")], "203.0.113.7", None,
+        id="google-cloud-lb",
+    ),
+    pytest.param(
+        "google-cloud-lb", {"hops": 2, "also": ["34.120.1.1"]}, "2600:2d00:1:b029::5",
+        [("X-Forwarded-For", "2001:db8::7, 34.120.1.1")], "2001:db8::7", None,
+        id="google-cloud-lb-ipv6",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "config", "edge", "lines", "client", "port"), PROVIDER_CASES)
+def test_provider_preset_with_its_header(
+    name: str,
+    config: dict[str, object],
+    edge: str,
+    lines: list[tuple[str, str]],
+    client: str,
+    port: Optional[int],
+) -> None:
+    options = dict(config)
+    trusted = [name, *options.pop("also", [])]  # type: ignore[misc]
+    resolver = trustproxy.Resolver(trusted=trusted, **options)  # type: ignore[arg-type]
+    result = resolver.resolve(edge, lines)
+    assert (result.status, result.client, result.client_port) == ("applied", client, port)
+    # The same headers from anyone outside the provider's ranges are ignored.
+    direct = resolver.resolve("6.6.6.6", lines)
+    assert (direct.status, direct.client) == ("untrusted-peer", "6.6.6.6")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["198.51.100.10", "2001:db8::1", "198.51.100.10:0", "198.51.100.10:1:2", "fe80::1%eth0:80"],
+)
+def test_cloudfront_viewer_address_needs_its_port(value: str) -> None:
+    resolver = trustproxy.Resolver(trusted="cloudfront", headers="CloudFront-Viewer-Address")
+    result = resolver.resolve("130.176.0.5", [("CloudFront-Viewer-Address", value)])
+    assert (result.status, result.client) == ("unresolved", "130.176.0.5")
+    assert "exactly one IP address and port" in result.reason
+
+
+@pytest.mark.parametrize("header", SINGLE_HEADERS)
+def test_documented_single_address_headers_are_accepted(header: str) -> None:
+    value = "203.0.113.7:4711" if header == "cloudfront-viewer-address" else "203.0.113.7"
+    resolver = trustproxy.Resolver(headers=header.title())
+    result = resolver.resolve("127.0.0.1", [(header.upper(), value)])
+    assert (result.status, result.client) == ("applied", "203.0.113.7")
+
+
+def test_azure_front_door_ships_no_ranges_and_says_what_to_do() -> None:
+    with pytest.raises(ConfigError, match=r"presets update azure-front-door --dir DIR"):
+        TrustPolicy("azure-front-door")

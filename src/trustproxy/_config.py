@@ -9,6 +9,7 @@ builds on one exactly when it builds on all, with the same defaults and the same
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional, Union
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_HEADERS",
     "DEFAULT_TRUSTED",
     "NAMES",
+    "SINGLE_HEADERS",
     "X_FORWARDED",
     "Options",
     "options_from",
@@ -33,7 +35,21 @@ DEFAULT_TRUSTED = "loopback"
 DEFAULT_HEADERS = "x-forwarded"
 
 #: The keywords an adapter takes (and the keys of Django's ``TRUSTPROXY``).
-NAMES = ("trusted", "hops", "fields", "headers", "strict")
+NAMES = ("trusted", "hops", "fields", "headers", "strict", "presets_dir")
+
+#: Single-address headers that CDNs and platforms write, each holding the client's
+#: address: ``headers=`` takes any header name, these are the ones documented (see
+#: docs/providers.md).  ``cloudfront-viewer-address`` is ``address:port``, the port always
+#: written (see ``trustproxy._walk.ADDRESS_AND_PORT``).
+SINGLE_HEADERS = (
+    "cf-connecting-ip",
+    "true-client-ip",
+    "fly-client-ip",
+    "cloudfront-viewer-address",
+    "x-azure-clientip",
+    "fastly-client-ip",
+    "x-real-ip",
+)
 
 #: ``headers=("forwarded", "x-forwarded")``: both families are read and cross-checked.
 BOTH = "forwarded+x-forwarded"
@@ -66,10 +82,12 @@ class Options:
     :param headers: ``"x-forwarded"``, ``"forwarded"``, ``("forwarded", "x-forwarded")``
         or the name of a single-address header such as ``"x-real-ip"``.
     :param strict: answer 400 when the headers could not be resolved.
+    :param presets_dir: a folder of provider presets refreshed by ``trustproxy presets
+        update`` (default: ``TRUSTPROXY_PRESETS_DIR``; see :mod:`trustproxy.presets`).
     :raises ConfigError: for anything malformed, naming the fix.
     """
 
-    __slots__ = ("fields", "headers", "policy", "strict")
+    __slots__ = ("fields", "headers", "policy", "presets_dir", "strict")
 
     policy: TrustPolicy
     #: The fields applied, in field order.
@@ -78,6 +96,7 @@ class Options:
     #: lower-case name of a single-address header.
     headers: str
     strict: bool
+    presets_dir: Optional[str]
 
     def __init__(
         self,
@@ -87,8 +106,13 @@ class Options:
         fields: Union[str, Iterable[str], None] = None,
         headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         strict: bool = False,
+        presets_dir: Union[str, os.PathLike[str], None] = None,
     ) -> None:
-        policy = TrustPolicy(trusted, hops)
+        if presets_dir is not None:
+            if not isinstance(presets_dir, (str, os.PathLike)):
+                raise ConfigError(f"presets_dir must be a folder path, not {presets_dir!r}")
+            presets_dir = os.fspath(presets_dir)
+        policy = TrustPolicy(trusted, hops, presets_dir)
         if hops is not None and hops > MAX_HOPS:
             raise ConfigError(f"hops={hops} is more than the {MAX_HOPS} hops trustproxy walks")
         family = _family(headers)
@@ -117,6 +141,7 @@ class Options:
         object.__setattr__(self, "fields", tuple(name for name in FIELDS if name in chosen))
         object.__setattr__(self, "headers", family)
         object.__setattr__(self, "strict", strict)
+        object.__setattr__(self, "presets_dir", presets_dir)
 
     @property
     def trusted(self) -> tuple[str, ...]:
@@ -152,6 +177,7 @@ def options_from(
     fields: Union[str, Iterable[str], None],
     headers: Union[str, Iterable[str]],
     strict: bool = False,
+    presets_dir: Union[str, os.PathLike[str], None] = None,
 ) -> Options:
     """An adapter's keywords as :class:`Options`, or the ``options`` it was given.
 
@@ -159,7 +185,10 @@ def options_from(
     next to it is a mistake (which of the two was meant?), refused.
     """
     if options is None:
-        return Options(trusted=trusted, hops=hops, fields=fields, headers=headers, strict=strict)
+        return Options(
+            trusted=trusted, hops=hops, fields=fields, headers=headers, strict=strict,
+            presets_dir=presets_dir,
+        )  # fmt: skip
     if not isinstance(options, Options):
         raise ConfigError(f"options must be a trustproxy Options, not {options!r}")
     given = [
@@ -170,6 +199,7 @@ def options_from(
             ("fields", fields, None),
             ("headers", headers, DEFAULT_HEADERS),
             ("strict", strict, False),
+            ("presets_dir", presets_dir, None),
         )
         if value is not default and value != default
     ]

@@ -76,6 +76,8 @@ class Resolver:
         ``"forwarded"`` (RFC 7239), the tuple ``("forwarded", "x-forwarded")`` (both, and
         they must agree), or the name of a single-address header such as ``"x-real-ip"``.
         Only the configured headers are ever read.
+    :param presets_dir: a folder of presets refreshed by ``trustproxy presets update``
+        (default: ``TRUSTPROXY_PRESETS_DIR``).
     :raises ConfigError: for anything malformed.
     """
 
@@ -87,8 +89,9 @@ class Resolver:
         hops: Optional[int] = None,
         fields: Union[str, Iterable[str], None] = None,
         headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
+        presets_dir: Optional[str] = None,
     ) -> None:
-        options = options_from(options, trusted, hops, fields, headers)
+        options = options_from(options, trusted, hops, fields, headers, False, presets_dir)
         self.options = options
         self.policy = options.policy
         self.family = options.headers

@@ -29,14 +29,42 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple, Optional
 
-from ._address import Address, parse_node
+from ._address import Address, parse_address, parse_node, parse_port
 from ._address import _parse as parse_uncached
 from ._forwarded import describe_node, elements_from_right, node_text
 from ._lists import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, item_left_of
 from ._status import MAX_HOPS
 from .trust import Hop, TrustPolicy
 
-__all__ = ["Walked", "decide_x_forwarded", "walk_forwarded", "walk_single", "walk_x_forwarded"]
+__all__ = [
+    "ADDRESS_AND_PORT",
+    "Walked",
+    "address_and_port",
+    "decide_x_forwarded",
+    "walk_forwarded",
+    "walk_single",
+    "walk_x_forwarded",
+]
+
+
+#: Single-address headers whose value is ``address:port``, the port always written.
+#: CloudFront-Viewer-Address is documented as "the IP address of the viewer and the source
+#: port of the request" (``198.51.100.10:46532``) and writes an IPv6 viewer without
+#: brackets, so the port is whatever follows the last colon: ``2001:db8::1:8080`` is
+#: ``2001:db8::1`` port 8080, never the address ``2001:db8::1:8080``.  The bracketed form
+#: is accepted too.  A value without a port is not what CloudFront writes: refused.
+ADDRESS_AND_PORT = frozenset({"cloudfront-viewer-address"})
+
+
+def address_and_port(text: str) -> Optional[Address]:
+    """``address:port`` as :data:`ADDRESS_AND_PORT` headers write it; ``None`` otherwise."""
+    if text[:1] == "[":
+        node = parse_node(text)
+        return node if node is not None and node.port is not None else None
+    host, sep, digits = text.rpartition(":")
+    port = parse_port(digits) if sep else None
+    address = parse_address(host) if port is not None and "%" not in host else None
+    return None if address is None else address._replace(port=port)
 
 
 class Walked(NamedTuple):
@@ -294,11 +322,18 @@ def walk_single(policy: TrustPolicy, name: str, peer: Hop, value: Optional[str])
     text = value.strip(" \t")
     # Exactly one line with exactly one address: a comma means a second line or a list,
     # which a single-address header never legitimately carries.
-    address = None if "," in text else parse_node(text)
+    if "," in text:
+        address = None
+    elif name in ADDRESS_AND_PORT:
+        address = address_and_port(text)
+    else:
+        address = parse_node(text)
     if address is None:
         trail.append(Hop(text[:MAX_ITEM_LENGTH], None, None, None))
         return Walked(
-            True, f"{name} must hold exactly one IP address, not {text[:64]!r}",
+            True,
+            f"{name} must hold exactly one IP address"
+            f"{' and port' if name in ADDRESS_AND_PORT else ''}, not {text[:64]!r}",
             trail, None, None, 1,
         )  # fmt: skip
     hop = Hop(text, address.text, address.port, None)

@@ -114,6 +114,8 @@ class ASGIMiddleware:
     :param headers: the header family to read.
     :param strict: answer 400 when the headers could not be resolved.
     :param options: an :class:`~trustproxy._config.Options` instead of the keywords above.
+    :param presets_dir: a folder of presets refreshed by ``trustproxy presets update``
+        (default: ``TRUSTPROXY_PRESETS_DIR``).
     :raises ConfigError: for any malformed option.
     """
 
@@ -127,9 +129,10 @@ class ASGIMiddleware:
         headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         strict: bool = False,
         options: Optional[Options] = None,
+        presets_dir: Optional[str] = None,
     ) -> None:
         self.app = app
-        options = options_from(options, trusted, hops, fields, headers, strict)
+        options = options_from(options, trusted, hops, fields, headers, strict, presets_dir)
         self.resolver = Resolver(options)
         self.strict = strict = options.strict
         names = self.resolver.header_names

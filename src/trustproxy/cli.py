@@ -64,8 +64,9 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
         "--trusted",
         action="append",
         metavar="ENTRY",
-        help="a trusted proxy address, network or preset (loopback, private, linklocal, unix,"
-        " *); repeat or separate with commas (default: loopback)",
+        help="a trusted proxy address, network or preset (loopback, private, linklocal,"
+        " cloudflare, cloudfront, fastly, google-cloud-lb, azure-front-door, unix, *);"
+        " repeat or separate with commas (default: loopback)",
     )
     group.add_argument("--hops", type=int, help="the number of proxies in front of the app")
     group.add_argument(
@@ -153,7 +154,75 @@ def _parser() -> _Parser:
         "--insecure", action="store_true", help="https: do not verify the certificate"
     )
     probe.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_presets(commands)
     return parser
+
+
+def _add_presets(commands: argparse._SubParsersAction[_Parser]) -> None:
+    # The code lives in _refresh; only the flags are here.
+    presets = commands.add_parser(
+        "presets",
+        help="list the provider presets, or refresh them from each provider's list",
+        description="List the provider presets (cloudflare, cloudfront, ...) with their"
+        " age, or download each provider's official list into a folder that middlewares"
+        " read with presets_dir= or TRUSTPROXY_PRESETS_DIR.",
+    )
+    actions = presets.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    listing = actions.add_parser("list", help="name, entries, date, age and source of each")
+    listing.add_argument("--dir", help="the presets folder (default: TRUSTPROXY_PRESETS_DIR)")
+    update = actions.add_parser(
+        "update",
+        help="download, validate and atomically write fresh ranges",
+        description="Exit status: 0 written; 1 a download failed; 3 a document was"
+        " refused (unparseable, empty, shrunk by more than half, not public, or covering"
+        " every address); the last good file is kept either way.",
+    )
+    update.add_argument("names", nargs="*", metavar="NAME", help="presets (default: all)")
+    update.add_argument("--dir", help="the folder to write (default: TRUSTPROXY_PRESETS_DIR)")
+    update.add_argument(
+        "--force", action="store_true", help="accept a list that shrank by more than half"
+    )
+    update.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="download preset NAME from URL instead of the provider's (a mirror, a test)",
+    )
+    update.add_argument("--timeout", type=float, default=30.0, help="seconds per download")
+
+
+def _presets(args: argparse.Namespace) -> int:
+    from . import _refresh, presets
+
+    directory = presets.presets_dir(args.dir)
+    if args.action == "list":
+        return _refresh.list_presets(directory, sys.stdout)
+    if args.action != "update":
+        raise UsageError("choose an action: list or update (see trustproxy presets --help)")
+    if not directory:
+        raise UsageError("give --dir DIR or set TRUSTPROXY_PRESETS_DIR: where to write")
+    names: list[str] = [name.lower() for name in args.names]
+    sources: dict[str, str] = {}
+    for item in args.source:
+        name, sep, url = str(item).partition("=")
+        names_given = name.strip().lower()
+        if not sep or not url:
+            raise UsageError(f"--source {item!r} is not NAME=URL")
+        sources[names_given] = url.strip()
+    for name in [*names, *sources]:
+        if name not in _refresh.PROVIDERS:
+            static = name in presets.DATA_PRESETS
+            raise UsageError(
+                f"preset {name!r} cannot be refreshed: it is documented constants with no"
+                " list to download"
+                if static
+                else f"unknown preset {name!r}: choose from {', '.join(_refresh.PROVIDERS)}"
+            )
+    return _refresh.update_presets(
+        names, directory, sources, args.force, sys.stdout, sys.stderr,
+        _refresh.fetcher(args.timeout),
+    )  # fmt: skip
 
 
 def _resolver(args: argparse.Namespace) -> Resolver:
@@ -218,13 +287,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = _parser().parse_args(SAMPLE if sample else arguments)
         if args.command is None:
-            raise UsageError("choose a command: explain, whoami or probe (see trustproxy --help)")
+            raise UsageError(
+                "choose a command: explain, whoami, probe or presets (see trustproxy --help)"
+            )
         if args.command == "explain":
             return _explain(args, sys.stdout, sample)
         if args.command == "probe":
             from ._probe_cli import probe
 
             return probe(args, sys.stdout, sys.stderr)
+        if args.command == "presets":
+            return _presets(args)
         from ._whoami import serve
 
         return serve(_resolver(args), str(args.host), int(args.port), sys.stderr)

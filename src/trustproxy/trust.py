@@ -10,9 +10,10 @@ Entries:
 * an IPv4 or IPv6 address (``10.0.0.7``, ``::1``) or network (``10.0.0.0/8``,
   ``2001:db8::/32``); host bits must be zero;
 * a preset name, case-insensitive: ``loopback``, ``private``, ``linklocal`` (see
-  :data:`PRESETS`), ``cloudflare`` (Cloudflare's published ranges, shipped as data; see
-  :mod:`trustproxy.presets`), ``unix`` (a peer on a UNIX socket, which has no address)
-  and ``*`` (any address — only together with ``hops``);
+  :data:`PRESETS`); a provider's published ranges, shipped as data and refreshable
+  (``cloudflare``, ``cloudfront``, ``fastly``, ``google-cloud-lb``, ``azure-front-door``;
+  see :mod:`trustproxy.presets` and docs/providers.md); ``unix`` (a peer on a UNIX
+  socket, which has no address) and ``*`` (any address — only together with ``hops``);
 * ``file:PATH``: the addresses and networks listed in a file, one per line, ``#``
   comments; ``env:NAME``: those listed in environment variable ``NAME``;
 * a callable ``(address: str) -> bool`` receiving the canonical address.
@@ -29,32 +30,22 @@ source or a preset override listing them): it is ``*`` under another name.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-import re
-from collections.abc import Iterable
-from typing import Callable, NamedTuple, Optional, Union
+from typing import Callable, NamedTuple, Optional
 
 from . import presets as _presets
 from ._address import MAX_NODE_LENGTH, MISSING, Address, parse_node
 from ._address import _parse as parse_uncached
+from ._entries import PRESETS, AddressPredicate, Deliberate, TrustSpec
+from ._entries import covered as _covered
+from ._entries import label as _label
+from ._entries import names as _names
+from ._entries import not_an_entry as _not_an_entry
+from ._entries import split as _split
 from ._memo import CACHE_SIZE, remember
 from .errors import ConfigError
 
 __all__ = ["PRESETS", "Deliberate", "Hop", "TrustPolicy", "TrustSpec"]
-
-AddressPredicate = Callable[[str], bool]
-TrustEntry = Union[str, AddressPredicate]
-TrustSpec = Union[str, AddressPredicate, Iterable[TrustEntry]]
-
-#: Named groups of networks.  ``unix`` and ``*`` are handled separately (they are not
-#: networks).  Sources: RFC 1122 §3.2.1.3 and RFC 4291 §2.5.3 (loopback); RFC 1918 and
-#: RFC 4193 (private); RFC 3927 and RFC 4291 §2.5.6 (link-local).
-PRESETS: dict[str, tuple[str, ...]] = {
-    "loopback": ("127.0.0.0/8", "::1/128"),
-    "private": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"),
-    "linklocal": ("169.254.0.0/16", "fe80::/10"),
-}
 
 #: How many socket peers are remembered.  A server's peers are its proxies (or, where
 #: untrusted clients connect directly, anyone: the memo is then emptied when full).
@@ -63,40 +54,6 @@ PEERS_SIZE = 256
 _MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 _MAPPED_START = int(_MAPPED.network_address)
 _MAPPED_END = _MAPPED_START + (1 << 32)
-
-
-class Deliberate(tuple[str, ...]):
-    """Trust entries that may cover every address without ``hops``, on purpose.
-
-    Only for a drop-in that reproduces another library's documented behaviour and warns
-    about it (uvicorn's ``trusted_hosts="*"``, see :mod:`trustproxy.proxy_headers`).  Any
-    other spelling of "every address" without ``hops`` is refused.
-    """
-
-    __slots__ = ()
-
-
-def _covered(spans: list[tuple[int, int, str]], end: int) -> bool:
-    """Whether the half-open intervals ``spans`` cover ``[0, end)``: merged in order."""
-    reach = 0
-    for start, stop, _ in sorted(spans):
-        if start > reach:
-            return False
-        if stop > reach:
-            reach = stop
-    return reach >= end
-
-
-def _names(spans: list[tuple[int, int, str]]) -> str:
-    """``entry '0.0.0.0/0' covers`` / ``entries 'a', 'b' … cover``, widest first."""
-    labels = list(dict.fromkeys(label for start, stop, label in sorted(
-        spans, key=lambda span: (span[0] - span[1], span[0])
-    )))  # fmt: skip
-    shown = ", ".join(repr(label) for label in labels[:4])
-    if len(labels) == 1:
-        return f"entry {shown} covers"
-    more = f" and {len(labels) - 4} more" if len(labels) > 4 else ""
-    return f"entries {shown}{more} cover"
 
 
 class Hop(NamedTuple):
@@ -135,63 +92,6 @@ class _Table:
         return None
 
 
-def _split(spec: TrustSpec) -> list[TrustEntry]:
-    if isinstance(spec, str):
-        return [part.strip() for part in spec.split(",")]
-    if callable(spec):
-        return [spec]
-    if isinstance(spec, (bytes, bytearray)) or not isinstance(spec, Iterable):
-        raise ConfigError(
-            f"trusted must be a string, a callable or an iterable of entries, not {spec!r}"
-        )
-    entries: list[TrustEntry] = []
-    for entry in spec:
-        if isinstance(entry, str):
-            entries.extend(part.strip() for part in entry.split(","))
-        elif callable(entry):
-            entries.append(entry)
-        else:
-            raise ConfigError(f"trusted entry {entry!r} is neither a string nor a callable")
-    return entries
-
-
-def _not_an_entry(entry: str, error: str) -> str:
-    """The message for an entry that is no address, network or preset, naming the fix
-    for the usual mistakes: a preset misspelt, a host name, an address with a port."""
-    names = sorted([*PRESETS, *_presets.DATA_PRESETS, "unix"])
-    known = ", ".join([*names, "*"])
-    name = entry.lower()
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.7)
-    if close:
-        return f"trusted entry {entry!r} is not a preset: did you mean {close[0]!r}?"
-    bracketed = re.fullmatch(r"\[([0-9a-fA-F:.]+)\]:(\d+)", entry)
-    if bracketed or re.fullmatch(r"[0-9.]+:\d+", entry):
-        address = bracketed.group(1) if bracketed else entry.rsplit(":", 1)[0]
-        return (
-            f"trusted entry {entry!r} has a port: trust is decided per address, so write"
-            f" {address!r}"
-        )
-    if name == "localhost" or name.endswith(".localhost"):
-        return (
-            f"trusted entry {entry!r} is a host name: write the addresses your proxy connects"
-            " from, '127.0.0.1' and/or '::1' (or the preset 'loopback')"
-        )
-    if re.fullmatch(
-        r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", name
-    ) and any(c.isalpha() for c in name):
-        return (
-            f"trusted entry {entry!r} looks like a host name: host names are never resolved"
-            " (DNS would decide who is trusted); write the addresses or networks your proxies"
-            f" connect from, or a preset ({known})"
-        )
-    return f"trusted entry {entry!r} is not an IP address, a network or a preset ({known}): {error}"
-
-
-def _label(function: AddressPredicate) -> str:
-    name = getattr(function, "__qualname__", None) or repr(function)
-    return f"callable {name}"
-
-
 class TrustPolicy:
     """A compiled trust policy: which peers and hops are proxies you control.
 
@@ -199,15 +99,23 @@ class TrustPolicy:
         string or an iterable; default ``"loopback"``.
     :param hops: the number of proxies in front of the application, or ``None`` to walk
         until the first untrusted address.
+    :param presets_dir: a folder of presets refreshed by ``trustproxy presets update``
+        (default: ``TRUSTPROXY_PRESETS_DIR``, else the shipped data only).
     :raises ConfigError: for any malformed entry, an empty policy, ``*`` or networks
         covering every IPv4 or every IPv6 address without ``hops``, or a ``hops`` that is
         not an integer >= 1.
     """
 
-    def __init__(self, trusted: TrustSpec = "loopback", hops: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        trusted: TrustSpec = "loopback",
+        hops: Optional[int] = None,
+        presets_dir: Optional[str] = None,
+    ) -> None:
         if hops is not None and (type(hops) is not int or hops < 1):
             raise ConfigError(f"hops must be an integer >= 1 or None, not {hops!r}")
         self.hops = hops
+        self.presets_dir = presets_dir
         self.any = False
         self.unix = False
         self._v4 = _Table(32)
@@ -255,7 +163,7 @@ class TrustPolicy:
             return "unix"
         data: Optional[tuple[_presets.Network, ...]] = None
         if name in _presets.DATA_PRESETS:
-            data = _presets.preset(name)
+            data = _presets.preset(name, self.presets_dir)
         elif name.startswith("file:"):
             data = _presets.read_file(entry[5:].strip())
         elif name.startswith("env:"):

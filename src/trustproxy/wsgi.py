@@ -93,6 +93,8 @@ class WSGIMiddleware:
     :param strict: answer ``400 Bad Request`` for an unresolved request instead of passing
         it on unchanged.  Conflicts are always answered with 400.
     :param options: an :class:`~trustproxy._config.Options` instead of the keywords above.
+    :param presets_dir: a folder of presets refreshed by ``trustproxy presets update``
+        (default: ``TRUSTPROXY_PRESETS_DIR``).
     :raises ConfigError: for any malformed option.
     """
 
@@ -106,9 +108,10 @@ class WSGIMiddleware:
         headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         strict: bool = False,
         options: Optional[Options] = None,
+        presets_dir: Optional[str] = None,
     ) -> None:
         self.app = app
-        options = options_from(options, trusted, hops, fields, headers, strict)
+        options = options_from(options, trusted, hops, fields, headers, strict, presets_dir)
         self.strict = options.strict
         self.resolver = Resolver(options)
         self._refuse = {CONFLICT, UNRESOLVED} if self.strict else {CONFLICT}
