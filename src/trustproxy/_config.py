@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from ._status import MAX_HOPS
+from ._tenant import HIDDEN, Secret, secrets_from
 from ._values import FIELDS
 from .errors import ConfigError
 from .trust import TrustPolicy, TrustSpec
@@ -33,7 +34,7 @@ DEFAULT_TRUSTED = "loopback"
 DEFAULT_HEADERS = "x-forwarded"
 
 #: The keywords an adapter takes (and the keys of Django's ``TRUSTPROXY``).
-NAMES = ("trusted", "hops", "fields", "headers", "strict")
+NAMES = ("trusted", "hops", "fields", "headers", "strict", "require_headers")
 
 #: ``headers=("forwarded", "x-forwarded")``: both families are read and cross-checked.
 BOTH = "forwarded+x-forwarded"
@@ -65,11 +66,16 @@ class Options:
         single-address header.
     :param headers: ``"x-forwarded"``, ``"forwarded"``, ``("forwarded", "x-forwarded")``
         or the name of a single-address header such as ``"x-real-ip"``.
-    :param strict: answer 400 when the headers could not be resolved.
+    :param strict: answer 400 when the headers could not be resolved, and 403 when a
+        required header is missing or wrong.
+    :param require_headers: headers a trusted proxy must carry, name -> value, for
+        tenant binding (see :mod:`trustproxy._tenant`): the value itself,
+        ``"env:NAME"`` or ``"file:PATH"``, read now.  Forwarding headers are applied
+        only when every one carries its value.
     :raises ConfigError: for anything malformed, naming the fix.
     """
 
-    __slots__ = ("fields", "headers", "policy", "strict")
+    __slots__ = ("fields", "headers", "policy", "required", "strict")
 
     policy: TrustPolicy
     #: The fields applied, in field order.
@@ -78,6 +84,8 @@ class Options:
     #: lower-case name of a single-address header.
     headers: str
     strict: bool
+    #: The required headers (tenant binding), their values resolved; empty when off.
+    required: tuple[Secret, ...]
 
     def __init__(
         self,
@@ -87,6 +95,7 @@ class Options:
         fields: Union[str, Iterable[str], None] = None,
         headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         strict: bool = False,
+        require_headers: Optional[Mapping[str, str]] = None,
     ) -> None:
         policy = TrustPolicy(trusted, hops)
         if hops is not None and hops > MAX_HOPS:
@@ -117,6 +126,18 @@ class Options:
         object.__setattr__(self, "fields", tuple(name for name in FIELDS if name in chosen))
         object.__setattr__(self, "headers", family)
         object.__setattr__(self, "strict", strict)
+        read = X_FORWARDED.values() if family in (BOTH, "x-forwarded") else ()
+        object.__setattr__(
+            self, "required", secrets_from(require_headers, (family, "forwarded", *read))
+        )
+
+    def __repr__(self) -> str:
+        required = {secret.name: HIDDEN for secret in self.required}
+        return (
+            f"Options(trusted={list(self.trusted)!r}, hops={self.hops!r},"
+            f" fields={list(self.fields)!r}, headers={self.headers!r},"
+            f" strict={self.strict!r}, require_headers={required!r})"
+        )
 
     @property
     def trusted(self) -> tuple[str, ...]:
@@ -152,6 +173,7 @@ def options_from(
     fields: Union[str, Iterable[str], None],
     headers: Union[str, Iterable[str]],
     strict: bool = False,
+    require_headers: Optional[Mapping[str, str]] = None,
 ) -> Options:
     """An adapter's keywords as :class:`Options`, or the ``options`` it was given.
 
@@ -159,7 +181,14 @@ def options_from(
     next to it is a mistake (which of the two was meant?), refused.
     """
     if options is None:
-        return Options(trusted=trusted, hops=hops, fields=fields, headers=headers, strict=strict)
+        return Options(
+            trusted=trusted,
+            hops=hops,
+            fields=fields,
+            headers=headers,
+            strict=strict,
+            require_headers=require_headers,
+        )
     if not isinstance(options, Options):
         raise ConfigError(f"options must be a trustproxy Options, not {options!r}")
     given = [
@@ -170,6 +199,7 @@ def options_from(
             ("fields", fields, None),
             ("headers", headers, DEFAULT_HEADERS),
             ("strict", strict, False),
+            ("require_headers", require_headers, None),
         )
         if value is not default and value != default
     ]

@@ -75,6 +75,17 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
         " single-address header name",
     )
     group.add_argument(
+        "--require-header",
+        dest="require",
+        action="append",
+        type=_header_line,
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="tenant binding: a header the trusted proxy must carry with VALUE (literal,"
+        " env:NAME or file:PATH; prefer env: or file:, a literal lands in shell history);"
+        " repeat for several. Shown as <hidden>",
+    )
+    group.add_argument(
         "--fields",
         help="comma-separated: for, proto, host, port, prefix (default: for,proto; for"
         " with a single-address header)",
@@ -142,6 +153,7 @@ def _resolver(args: argparse.Namespace) -> Resolver:
             hops=args.hops,
             fields=args.fields,
             headers=headers[0] if len(headers) == 1 else headers,
+            require_headers=dict(args.require) or None,
         )
     )
 
