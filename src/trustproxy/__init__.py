@@ -1,6 +1,7 @@
 """trustproxy: see the real client behind reverse proxies, and never a forged one."""
 
 from ._forwarded import parse_forwarded
+from ._key import client_key
 from ._resolve import (
     APPLIED,
     CONFLICT,
@@ -38,6 +39,7 @@ __all__ = [
     "TrustPolicy",
     "WSGIMiddleware",
     "__version__",
+    "client_key",
     "load_networks",
     "parse_forwarded",
 ]
