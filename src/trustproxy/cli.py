@@ -1,7 +1,8 @@
 """The ``trustproxy`` command line: ``explain`` a request, or serve the ``whoami`` page.
 
 Exit status: 0 when the request was resolved or left untouched, 1 when it was left
-unresolved, 2 for a usage or configuration error (one line on stderr, no traceback).
+unresolved (or a required header was missing: ``unverified-peer``), 2 for a usage or
+configuration error (one line on stderr, no traceback).
 With no arguments, ``explain`` runs on a built-in sample forged request.
 """
 
