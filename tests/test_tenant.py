@@ -409,6 +409,25 @@ def test_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls == [(b"guess", SECRET.encode())]
 
 
+def test_work_bounded_by_the_secret_not_the_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1 MB header is neither encoded nor compared: only a value of the secret's length
+    reaches compare_digest."""
+    import trustproxy._tenant as tenant
+
+    calls: list[int] = []
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append(len(a))
+        return a == b
+
+    monkeypatch.setattr(tenant.hmac, "compare_digest", spy)
+    resolver = Resolver(require_headers={NAME: SECRET})
+    huge = resolver.resolve("127.0.0.1", [XFF, (NAME, "x" * 1_000_000)])
+    assert huge.status == UNVERIFIED_PEER and calls == []
+    resolver.resolve("127.0.0.1", [XFF, (NAME, "y" * len(SECRET))])
+    assert calls == [len(SECRET)]
+
+
 def _missing_file(tmp_path: Path) -> dict[str, Any]:
     return {"require_headers": {NAME: f"file:{tmp_path / 'nope'}"}}
 

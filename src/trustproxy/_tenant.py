@@ -169,7 +169,10 @@ def secrets_from(
 def matches(secret: Secret, given: Optional[str]) -> bool:
     """Whether a request's value (all its lines joined with ``,``) is the secret, in time
     that does not depend on where they differ (:func:`hmac.compare_digest`)."""
-    if given is None:
+    if given is None or len(given) != len(secret.value):
+        # A value of another length is not the secret, and compare_digest would reveal
+        # the length anyway (its documentation says so): refusing it first keeps the
+        # work per request bounded by the secret's length, not by what a client sends.
         return False
     try:
         data = given.encode("latin-1")
