@@ -243,7 +243,7 @@ class Resolver:
         peer_hop = self.policy.peer(peer)
         if self.required:
             # Tenant binding: the secret values are checked here and go no further (no
-            # resolution, memo key or explanation holds them).
+            # resolution or explanation holds them; only resolve()'s in-memory memo key).
             values, refused = self._verify(peer_hop, values, scheme, host, port, prefix)
             if refused is not None:
                 return refused
