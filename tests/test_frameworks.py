@@ -376,7 +376,10 @@ def test_django_wrapped_settings_drop_only_the_middleware() -> None:
 def test_docs_show_the_recipes() -> None:
     import re
 
-    doc = (ROOT / "docs" / "frameworks.md").read_text(encoding="utf-8")
+    doc = "".join(
+        (ROOT / "docs" / page).read_text(encoding="utf-8")
+        for page in ("frameworks.md", "ratelimit.md")  # ratelimit.md: the limiter recipes
+    )
     shown = re.findall(r"<!-- recipe: (\S+) -->\n```\w+\n(.*?)```", doc, re.S)
     assert shown, "no recipe blocks found"
     for path, code in shown:

@@ -1,7 +1,16 @@
 """trustproxy: see the real client behind reverse proxies, and never a forged one."""
 
 from ._forwarded import parse_forwarded
-from ._resolve import APPLIED, CONFLICT, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver
+from ._key import client_key
+from ._resolve import (
+    APPLIED,
+    CONFLICT,
+    UNRESOLVED,
+    UNTRUSTED_PEER,
+    UNVERIFIED_PEER,
+    Resolution,
+    Resolver,
+)
 from .asgi import ASGIMiddleware
 from .errors import ConfigError, HeaderError
 from .presets import load_networks
@@ -18,6 +27,7 @@ __all__ = [
     "PRESETS",
     "UNRESOLVED",
     "UNTRUSTED_PEER",
+    "UNVERIFIED_PEER",
     "ASGIMiddleware",
     "ConfigError",
     "HeaderError",
@@ -29,6 +39,7 @@ __all__ = [
     "TrustPolicy",
     "WSGIMiddleware",
     "__version__",
+    "client_key",
     "load_networks",
     "parse_forwarded",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from ._status import MAX_HOPS
+from ._tenant import HIDDEN, Secret, secrets_from
 from ._values import FIELDS
 from .errors import ConfigError
 from .trust import TrustPolicy, TrustSpec
@@ -35,7 +36,7 @@ DEFAULT_TRUSTED = "loopback"
 DEFAULT_HEADERS = "x-forwarded"
 
 #: The keywords an adapter takes (and the keys of Django's ``TRUSTPROXY``).
-NAMES = ("trusted", "hops", "fields", "headers", "strict", "presets_dir")
+NAMES = ("trusted", "hops", "fields", "headers", "strict", "presets_dir", "require_headers")
 
 #: Single-address headers that CDNs and platforms write, each holding the client's
 #: address: ``headers=`` takes any header name, these are the ones documented (see
@@ -81,13 +82,18 @@ class Options:
         single-address header.
     :param headers: ``"x-forwarded"``, ``"forwarded"``, ``("forwarded", "x-forwarded")``
         or the name of a single-address header such as ``"x-real-ip"``.
-    :param strict: answer 400 when the headers could not be resolved.
+    :param strict: answer 400 when the headers could not be resolved, and 403 when a
+        required header is missing or wrong.
+    :param require_headers: headers a trusted proxy must carry, name -> value, for
+        tenant binding (see :mod:`trustproxy._tenant`): the value itself,
+        ``"env:NAME"`` or ``"file:PATH"``, read now.  Forwarding headers are applied
+        only when every one carries its value.
     :param presets_dir: a folder of provider presets refreshed by ``trustproxy presets
         update`` (default: ``TRUSTPROXY_PRESETS_DIR``; see :mod:`trustproxy.presets`).
     :raises ConfigError: for anything malformed, naming the fix.
     """
 
-    __slots__ = ("fields", "headers", "policy", "presets_dir", "strict")
+    __slots__ = ("fields", "headers", "policy", "presets_dir", "required", "strict")
 
     policy: TrustPolicy
     #: The fields applied, in field order.
@@ -97,6 +103,8 @@ class Options:
     headers: str
     strict: bool
     presets_dir: Optional[str]
+    #: The required headers (tenant binding), their values resolved; empty when off.
+    required: tuple[Secret, ...]
 
     def __init__(
         self,
@@ -107,6 +115,7 @@ class Options:
         headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         strict: bool = False,
         presets_dir: Union[str, os.PathLike[str], None] = None,
+        require_headers: Optional[Mapping[str, str]] = None,
     ) -> None:
         if presets_dir is not None:
             if not isinstance(presets_dir, (str, os.PathLike)):
@@ -142,6 +151,19 @@ class Options:
         object.__setattr__(self, "headers", family)
         object.__setattr__(self, "strict", strict)
         object.__setattr__(self, "presets_dir", presets_dir)
+        read = X_FORWARDED.values() if family in (BOTH, "x-forwarded") else ()
+        object.__setattr__(
+            self, "required", secrets_from(require_headers, (family, "forwarded", *read))
+        )
+
+    def __repr__(self) -> str:
+        required = {secret.name: HIDDEN for secret in self.required}
+        return (
+            f"Options(trusted={list(self.trusted)!r}, hops={self.hops!r},"
+            f" fields={list(self.fields)!r}, headers={self.headers!r},"
+            f" strict={self.strict!r}, require_headers={required!r},"
+            f" presets_dir={self.presets_dir!r})"
+        )
 
     @property
     def trusted(self) -> tuple[str, ...]:
@@ -178,6 +200,7 @@ def options_from(
     headers: Union[str, Iterable[str]],
     strict: bool = False,
     presets_dir: Union[str, os.PathLike[str], None] = None,
+    require_headers: Optional[Mapping[str, str]] = None,
 ) -> Options:
     """An adapter's keywords as :class:`Options`, or the ``options`` it was given.
 
@@ -186,9 +209,14 @@ def options_from(
     """
     if options is None:
         return Options(
-            trusted=trusted, hops=hops, fields=fields, headers=headers, strict=strict,
+            trusted=trusted,
+            hops=hops,
+            fields=fields,
+            headers=headers,
+            strict=strict,
+            require_headers=require_headers,
             presets_dir=presets_dir,
-        )  # fmt: skip
+        )
     if not isinstance(options, Options):
         raise ConfigError(f"options must be a trustproxy Options, not {options!r}")
     given = [
@@ -200,6 +228,7 @@ def options_from(
             ("headers", headers, DEFAULT_HEADERS),
             ("strict", strict, False),
             ("presets_dir", presets_dir, None),
+            ("require_headers", require_headers, None),
         )
         if value is not default and value != default
     ]

@@ -9,6 +9,7 @@ from typing import NamedTuple, Optional, Union
 from ._display import items_from_right, shorten, visible
 from ._lists import MAX_EMPTY_ITEMS
 from ._resolve import APPLIED, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver
+from ._tenant import HIDDEN
 from .trust import Hop, TrustPolicy
 
 __all__ = ["JSON", "config_warnings", "render_text", "report"]
@@ -204,8 +205,23 @@ def report(
             "hops": policy.hops,
             "fields": sorted(resolver.fields),
             "headers": resolver.family,
+            # Tenant binding: the names only, never a value (secrets_shown).
+            "require_headers": {name: HIDDEN for name in resolver.required_names},
         },
+        "required_headers": secrets_shown(resolver, result, lines),
     }
+
+
+def secrets_shown(
+    resolver: Resolver, result: Resolution, lines: Sequence[tuple[str, str]]
+) -> list[dict[str, JSON]]:
+    """Each required header (``require_headers``) as it arrived, its value ``<hidden>``:
+    ``explain`` is pasted into tickets and chats, and a secret must not travel with it."""
+    given = {name.lower() for name, _ in lines}
+    return [
+        {"name": name, "value": HIDDEN if name in given else None}
+        for name in resolver.required_names
+    ]
 
 
 def _cell(value: Optional[object]) -> str:
@@ -226,6 +242,10 @@ def render_text(resolver: Resolver, result: Resolution, lines: Sequence[tuple[st
         f" fields={sorted(resolver.fields)!r} headers={resolver.family!r}",
         "",
     ]
+    for secret in secrets_shown(resolver, result, lines):
+        out.insert(
+            1, f"required header: {secret['name']}: {secret['value'] or '(not in the request)'}"
+        )
     rows = [["hop", "source", "as written", "address", "trusted by", "decision"]]
     for index, hop in enumerate(result.hops):
         if hop.address is None:

@@ -32,7 +32,8 @@ from ._lists import (
 )
 from ._memo import MEMO_KEY_LENGTH, key_length, remember
 from ._result import Details, Resolution, applied, finish, unresolved
-from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
+from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER, UNVERIFIED_PEER
+from ._tenant import matches
 from ._values import FIELDS, ITEM_LIMITS, Checked, check_values
 from ._walk import decide_x_forwarded, walk_single, walk_x_forwarded
 from .trust import Hop, TrustSpec
@@ -44,6 +45,7 @@ __all__ = [
     "MAX_HOPS",
     "UNRESOLVED",
     "UNTRUSTED_PEER",
+    "UNVERIFIED_PEER",
     "Resolution",
     "Resolver",
 ]
@@ -78,6 +80,8 @@ class Resolver:
         Only the configured headers are ever read.
     :param presets_dir: a folder of presets refreshed by ``trustproxy presets update``
         (default: ``TRUSTPROXY_PRESETS_DIR``).
+    :param require_headers: tenant binding: headers a trusted proxy must carry, name ->
+        value (literal, ``"env:NAME"`` or ``"file:PATH"``); see ``docs/tenant.md``.
     :raises ConfigError: for anything malformed.
     """
 
@@ -90,8 +94,17 @@ class Resolver:
         fields: Union[str, Iterable[str], None] = None,
         headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         presets_dir: Optional[str] = None,
+        require_headers: Optional[Mapping[str, str]] = None,
     ) -> None:
-        options = options_from(options, trusted, hops, fields, headers, False, presets_dir)
+        options = options_from(
+            options,
+            trusted,
+            hops,
+            fields,
+            headers,
+            require_headers=require_headers,
+            presets_dir=presets_dir,
+        )
         self.options = options
         self.policy = options.policy
         self.family = options.headers
@@ -118,8 +131,14 @@ class Resolver:
         else:
             self.header_names = (self.family,)
             self.trigger_names = (self.family,)
+        #: Tenant binding: the headers a trusted proxy must carry (``require_headers``).
+        self.required = options.required
+        self.required_names = tuple(secret.name for secret in self.required)
+        #: Every header read, lower-case: :attr:`header_names`, then
+        #: :attr:`required_names`; the values :meth:`decide` takes line up with these.
+        self.read_names = self.header_names + self.required_names
         self._limit = self.policy.hops if self.policy.hops is not None else MAX_HOPS
-        self._positions = {name: i for i, name in enumerate(self.header_names)}
+        self._positions = {name: i for i, name in enumerate(self.read_names)}
         self._memo: Optional[dict[object, Resolution]] = {} if self.policy.cacheable else None
         # Checked values never depend on trust, so this memo is always on.
         self._checked_memo: dict[object, Checked] = {}
@@ -138,8 +157,8 @@ class Resolver:
         )
 
     def keys(self, translate: Callable[[str], K]) -> tuple[K, ...]:
-        """The adapter's keys for :attr:`header_names`, e.g. WSGI environ keys."""
-        return tuple(translate(name) for name in self.header_names)
+        """The adapter's keys for :attr:`read_names`, e.g. WSGI environ keys."""
+        return tuple(translate(name) for name in self.read_names)
 
     def resolve(
         self,
@@ -221,7 +240,7 @@ class Resolver:
         port: Optional[int],
         prefix: str,
     ) -> Resolution:
-        """Resolve from header values aligned with :attr:`header_names`, without a memo.
+        """Resolve from header values aligned with :attr:`read_names`, without a memo.
 
         The entry point for adapters (which keep no outcome memo).  For X-Forwarded-* this
         is the lean path: it computes only the decision — the client hop, its address
@@ -231,6 +250,12 @@ class Resolver:
         answers may change), take the full walk now.
         """
         peer_hop = self.policy.peer(peer)
+        if self.required:
+            # Tenant binding: the secret values are checked here and go no further (no
+            # resolution or explanation holds them; only resolve()'s in-memory memo key).
+            values, refused = self._verify(peer_hop, values, scheme, host, port, prefix)
+            if refused is not None:
+                return refused
         inputs: _Inputs = (peer, values, scheme, host, port, prefix)
         if peer_hop.trusted_by is None:
             if not self.policy.cacheable:
@@ -259,6 +284,40 @@ class Resolver:
             (APPLIED, address_text, client_port, checked.scheme, checked.host, checked.port,
              checked.prefix, applied, checked.ignored, [self._details, inputs]),
         )  # fmt: skip
+
+    def _verify(
+        self,
+        peer_hop: Hop,
+        values: tuple[Optional[str], ...],
+        scheme: str,
+        host: Optional[str],
+        port: Optional[int],
+        prefix: str,
+    ) -> tuple[tuple[Optional[str], ...], Optional[Resolution]]:
+        """The forwarding values without the required headers' values, and the
+        ``unverified-peer`` resolution when a trusted peer's request lacks one of them.
+
+        An untrusted peer is not checked: nothing of its request is read anyway.  The
+        reason names the header, never a value (neither the secret nor what came).
+        """
+        count = len(self.required)
+        given = values[-count:]
+        values = values[:-count]
+        if peer_hop.trusted_by is None:
+            return values, None
+        for secret, value in zip(self.required, given):
+            if not matches(secret, value):
+                what = "missing" if value is None else "not the configured value"
+                reason = (
+                    f"peer {peer_hop.text or 'on a UNIX socket'} is a trusted proxy, but the"
+                    f" request's {secret.name} header is {what} (require_headers): treated"
+                    " as an untrusted peer, forwarding headers ignored"
+                )
+                return values, Resolution(
+                    UNVERIFIED_PEER, reason, peer_hop.address, None, scheme, host, port,
+                    prefix, (peer_hop,), (),
+                )  # fmt: skip
+        return values, None
 
     def _unresolved_lazily(self, peer_hop: Hop, inputs: _Inputs) -> Resolution:
         """An unresolved decision: nothing applied; why is worked out when read."""

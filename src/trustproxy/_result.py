@@ -13,6 +13,7 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from ._key import key_or_none
 from ._status import APPLIED, UNRESOLVED
 from ._values import Checked, check_values
 
@@ -115,6 +116,15 @@ class Resolution(tuple):  # type: ignore[type-arg]
     def peer(self) -> Hop:
         """The socket peer."""
         return self._details()[1][0]
+
+    def client_key(self, ipv6_prefix: int = 64) -> Optional[str]:
+        """A stable key for rate limiting and logs: :func:`trustproxy.client_key` of
+        :attr:`client` (IPv6 reduced to its ``/ipv6_prefix`` network), or ``None`` when
+        there is no client address (a UNIX socket, nothing forwarded).
+
+        :raises ValueError: when ``ipv6_prefix`` is not from 0 to 128.
+        """
+        return key_or_none(self[1], ipv6_prefix)
 
     def _values(self) -> tuple[Any, ...]:
         reason, hops, proxies = self._details()

@@ -27,6 +27,7 @@ from ._explain import JSON, config_warnings, report
 from ._redact import ALWAYS_SHOWN, hidden
 from ._resolve import Resolver
 from ._suggest import suggest
+from ._tenant import HIDDEN
 from ._whoami_html import render_html
 
 #: The most header lines echoed (http.server itself takes at most 99).
@@ -61,7 +62,11 @@ def whoami(
 ) -> dict[str, JSON]:
     """Everything the page shows, as a JSON-able dict (a pure function)."""
     always = ALWAYS_SHOWN | frozenset(resolver.header_names)
-    shown = [_line(name, value, always) for name, value in lines[:MAX_LINES_SHOWN]]
+    secret = frozenset(resolver.required_names)  # tenant binding: never echoed
+    shown = [
+        [shorten(name, 200), HIDDEN] if name.lower() in secret else _line(name, value, always)
+        for name, value in lines[:MAX_LINES_SHOWN]
+    ]
     host = None
     for name, value in lines:
         if name.lower() == "host":

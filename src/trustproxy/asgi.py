@@ -43,6 +43,13 @@ With ``strict=True`` a request whose headers could not be resolved (status
 WebSocket scope the answer is a ``websocket.close`` with code 1008 (policy violation,
 RFC 6455 §7.4.1), which the server turns into a 403 refusal of the handshake.
 
+With ``require_headers`` (tenant binding, ``docs/tenant.md``) a request from a trusted
+peer without every required header and its value has status ``"unverified-peer"``:
+nothing is applied, and with ``strict=True`` it is answered ``403 Forbidden`` (on a
+WebSocket scope, the same close 1008).  The required headers' lines are left out of the
+scope the application gets, whatever the peer, and out of ``trustproxy.orig`` too
+(then a copy of the server's scope without them): a secret never reaches the app.
+
 The server's access log is written from the server's scope, so it still shows the
 proxy; see :mod:`trustproxy.accesslog` for the filter that makes it show the client.
 """
@@ -50,7 +57,7 @@ proxy; see :mod:`trustproxy.accesslog` for the filter that makes it show the cli
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Awaitable, Iterable, MutableMapping
+from collections.abc import Awaitable, Iterable, Mapping, MutableMapping
 from typing import Any, Callable, Optional, Union
 
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
@@ -59,9 +66,11 @@ from ._resolve import (
     APPLIED,
     CONFLICT,
     UNRESOLVED,
+    UNVERIFIED_PEER,
     Resolution,
     Resolver,
 )
+from ._tenant import drop_lines
 from ._values import host_port
 from ._warn import note
 from .trust import TrustSpec
@@ -100,6 +109,7 @@ _PLAIN_SIZE = 512
 _PLAIN_NAME_LENGTH = 64
 _FROM_WS = {"ws": "http", "wss": "https"}
 _REFUSED = b"400 Bad Request: the forwarding headers of this request cannot be trusted\n"
+_FORBIDDEN = b"403 Forbidden: not sent through the configured proxy\n"
 
 
 class ASGIMiddleware:
@@ -112,7 +122,11 @@ class ASGIMiddleware:
         ``"port"``, ``"prefix"``; by default ``("for", "proto")``, or ``("for",)`` for a
         single-address header.
     :param headers: the header family to read.
-    :param strict: answer 400 when the headers could not be resolved.
+    :param strict: answer 400 when the headers could not be resolved, 403 when a required
+        header is missing or wrong.
+    :param require_headers: tenant binding: headers a trusted proxy must carry, name ->
+        value (literal, ``"env:NAME"`` or ``"file:PATH"``, read now); their lines are
+        removed from every request before the application sees it.
     :param options: an :class:`~trustproxy._config.Options` instead of the keywords above.
     :param presets_dir: a folder of presets refreshed by ``trustproxy presets update``
         (default: ``TRUSTPROXY_PRESETS_DIR``).
@@ -128,14 +142,19 @@ class ASGIMiddleware:
         fields: Union[str, Iterable[str], None] = None,
         headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         strict: bool = False,
+        require_headers: Optional[Mapping[str, str]] = None,
         options: Optional[Options] = None,
         presets_dir: Optional[str] = None,
     ) -> None:
         self.app = app
-        options = options_from(options, trusted, hops, fields, headers, strict, presets_dir)
+        options = options_from(
+            options, trusted, hops, fields, headers, strict, presets_dir, require_headers
+        )
         self.resolver = Resolver(options)
         self.strict = strict = options.strict
-        names = self.resolver.header_names
+        names = self.resolver.read_names
+        #: The secret headers' names, whose lines are removed from every request.
+        self._hidden = frozenset(name.encode("latin-1") for name in self.resolver.required_names)
         # Header name (bytes, lower-case) -> position in the values tuple; ``host`` is
         # read in the same pass.
         self._index = {name.encode("latin-1"): i for i, name in enumerate(names)}
@@ -150,14 +169,15 @@ class ASGIMiddleware:
         # Positions of the headers whose presence means there is work to do.
         triggers = self.resolver.trigger_names
         self._triggers = tuple(i for i, name in enumerate(names) if name in triggers)
-        self._refuse = {CONFLICT, UNRESOLVED} if strict else {CONFLICT}
+        self._refuse = {CONFLICT, UNRESOLVED, UNVERIFIED_PEER} if strict else {CONFLICT}
 
     def __repr__(self) -> str:
         return f"ASGIMiddleware({self.app!r}, {self.resolver!r}, strict={self.strict!r})"
 
     def refuses(self, result: Resolution) -> bool:
         """Whether a request resolved so is answered 400 (a conflict; unresolved too when
-        strict) instead of reaching the application."""
+        strict) or 403 (strict, a required header missing) instead of reaching the
+        application."""
         return result.status in self._refuse
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -169,8 +189,9 @@ class ASGIMiddleware:
         if new is None:
             await self.app(scope, receive, send)
             return
-        if new[RESOLUTION_KEY].status in self._refuse:
-            await _refuse(kind, send)
+        result = new.get(RESOLUTION_KEY)  # absent when only secret lines were removed
+        if result is not None and result.status in self._refuse:
+            await _refuse(kind, send, result.status)
             return
         if not _tracking:
             await self.app(new, receive, send)
@@ -191,6 +212,10 @@ class ASGIMiddleware:
             if found[position] is not None:
                 break
         else:
+            # Without a forwarding header there is nothing to resolve, but a secret's lines
+            # still must not reach the application.
+            if self._hidden:
+                return {**scope, "headers": drop_lines(scope["headers"], self._hidden)}
             return None
         try:
             # uvicorn, hypercorn and daphne always send these; subscripts beat .get().
@@ -220,6 +245,9 @@ class ASGIMiddleware:
         # The server's scope is never edited, so it *is* the record of the originals.
         new = {**scope}
         new[ORIGINAL_KEY] = scope
+        if self._hidden:
+            new["headers"] = drop_lines(scope["headers"], self._hidden)
+            new[ORIGINAL_KEY] = {**scope, "headers": new["headers"]}
         new[RESOLUTION_KEY] = result
         applied = result.applied
         if applied:
@@ -339,20 +367,22 @@ def _apply(
             new["raw_path"] = added.encode("latin-1") + raw_path
 
 
-async def _refuse(kind: str, send: Send) -> None:
+async def _refuse(kind: str, send: Send, status: str = CONFLICT) -> None:
     if kind == "websocket":
         # RFC 6455 §7.4.1: 1008 = policy violation.  Closing before accepting makes the
         # server refuse the handshake (ASGI WebSocket spec, "Close - send event").
         await send({"type": "websocket.close", "code": 1008, "reason": ""})
         return
+    # 403 for a request without its required headers: not from a proxy we serve.
+    code, body = (403, _FORBIDDEN) if status == UNVERIFIED_PEER else (400, _REFUSED)
     await send(
         {
             "type": "http.response.start",
-            "status": 400,
+            "status": code,
             "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(_REFUSED)).encode()),
+                (b"content-length", str(len(body)).encode()),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": _REFUSED})
+    await send({"type": "http.response.body", "body": body})

@@ -2,7 +2,8 @@
 ``probe`` a deployment with forgeries.
 
 Exit status: 0 when the request was resolved or left untouched, 1 when it was left
-unresolved, 2 for a usage or configuration error (one line on stderr, no traceback).
+unresolved (or a required header was missing: ``unverified-peer``), 2 for a usage or
+configuration error (one line on stderr, no traceback).
 ``probe``: 0 when every check held, 1 when a forgery got through, 2 when it could not run.
 With no arguments, ``explain`` runs on a built-in sample forged request.
 """
@@ -76,6 +77,17 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
         help="the header family: x-forwarded (default), forwarded, forwarded,x-forwarded"
         " (both, cross-checked; or --headers forwarded --headers x-forwarded), or a"
         " single-address header name",
+    )
+    group.add_argument(
+        "--require-header",
+        dest="require",
+        action="append",
+        type=_header_line,
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="tenant binding: a header the trusted proxy must carry with VALUE (literal,"
+        " env:NAME or file:PATH; prefer env: or file:, a literal lands in shell history);"
+        " repeat for several. Shown as <hidden>",
     )
     group.add_argument(
         "--fields",
@@ -237,6 +249,7 @@ def _resolver(args: argparse.Namespace) -> Resolver:
             hops=args.hops,
             fields=args.fields,
             headers=headers[0] if len(headers) == 1 else headers,
+            require_headers=dict(args.require) or None,
         )
     )
 

@@ -13,6 +13,7 @@ TRUSTPROXY = {
     "fields": ["for", "proto", "host"],
     "headers": "x-forwarded",
     "strict": False,  # True: answer 400 when the headers cannot be resolved
+    "require_headers": None,  # e.g. {"X-Origin-Verify": "env:ORIGIN_SECRET"}
 }
 ```
 
@@ -35,7 +36,11 @@ scope's scheme).
 
 A conflict (``headers=("forwarded", "x-forwarded")`` and the two disagree) is answered
 ``400 Bad Request`` without calling the view, and with ``strict`` so is an unresolved
-request, as the adapters do.
+request, as the adapters do.  With ``require_headers`` (tenant binding,
+``docs/tenant.md``) a trusted peer's request without every required header and its value
+is treated as an untrusted peer's (status ``"unverified-peer"``), and with ``strict``
+answered ``403 Forbidden``; the required headers are removed from ``request.META`` (and
+``request.scope``) on every request before any view or later middleware sees them.
 
 Django checks the host it gets from ``get_host()`` against ``ALLOWED_HOSTS``: a forwarded
 host must be listed there, or the request fails with ``DisallowedHost`` (400).  Leave
@@ -50,12 +55,14 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.urls import get_script_prefix, set_script_prefix
 
 from ._config import Options
+from ._status import UNVERIFIED_PEER
+from ._tenant import drop_environ
 from .asgi import ASGIMiddleware, Receive, Scope, Send
-from .wsgi import ORIGINAL_KEY, RESOLUTION_KEY, WSGIMiddleware
+from .wsgi import ORIGINAL_KEY, RESOLUTION_KEY, WSGIMiddleware, environ_key
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -85,7 +92,12 @@ async def _unused(scope: Scope, receive: Receive, send: Send) -> None:
     ``rewrite``, which returns the new scope."""
 
 
-def _refused() -> HttpResponse:
+def _refused(status: str = "") -> HttpResponse:
+    if status == UNVERIFIED_PEER:  # strict, a required header missing: 403
+        return HttpResponseForbidden(
+            "403 Forbidden: not sent through the configured proxy\n",
+            content_type="text/plain; charset=utf-8",
+        )
     return HttpResponseBadRequest(
         "400 Bad Request: the forwarding headers of this request cannot be trusted\n",
         content_type="text/plain; charset=utf-8",
@@ -97,7 +109,7 @@ class TrustProxyMiddleware:
 
     Reads ``settings.TRUSTPROXY`` (a dict with the keyword arguments of
     :class:`~trustproxy.WSGIMiddleware`: ``trusted``, ``hops``, ``fields``, ``headers``,
-    ``strict``, with the same defaults) once, when Django loads its middleware.
+    ``strict``, ``require_headers``, with the same defaults) once, when Django loads its middleware.
 
     :raises ConfigError: for an unknown key or a malformed option.
     """
@@ -114,6 +126,8 @@ class TrustProxyMiddleware:
         # wrapping the application would.
         self._wsgi = WSGIMiddleware(_keep, options=options)
         self._asgi = ASGIMiddleware(_unused, options=options)
+        #: The secret headers' META keys (tenant binding), removed from every request.
+        self._hidden = tuple(environ_key(name) for name in self._wsgi.resolver.required_names)
         # Under ASGI Django hands an async get_response: stay async, no thread hop.
         self._async = iscoroutinefunction(get_response)
         if self._async:
@@ -156,11 +170,13 @@ class TrustProxyMiddleware:
         if scope is not None:
             return self._apply_scope(request, scope)
         meta = request.META
-        result = self._wsgi.rewrite(meta)
+        result = self._wsgi.rewrite(meta)  # removes the secret headers from META
+        if self._hidden:
+            request.__dict__.pop("headers", None)  # request.headers, if read already
         if result is None:
             return None, None
         if self._wsgi.refuses(result):
-            return _refused(), None
+            return _refused(result.status), None
         if "prefix" not in result.applied:
             return None, None
         # As Django's WSGIRequest builds request.path from SCRIPT_NAME and PATH_INFO.
@@ -179,9 +195,16 @@ class TrustProxyMiddleware:
         new = self._asgi.rewrite(scope)
         if new is None:
             return None, None
-        result = new[RESOLUTION_KEY]
+        if self._hidden:
+            # The secret lines are out of the new scope; META was built from the server's.
+            drop_environ(request.META, self._hidden)
+            request.__dict__.pop("headers", None)
+            request.scope = new
+        result = new.get(RESOLUTION_KEY)  # absent when only secret lines were removed
+        if result is None:
+            return None, None
         if self._asgi.refuses(result):
-            return _refused(), None
+            return _refused(result.status), None
         meta = request.META
         original = {key: meta.get(key) for key in _ORIGINAL_KEYS}
         original["wsgi.url_scheme"] = scope.get("scheme")  # an ASGIRequest's scheme

@@ -26,6 +26,12 @@ When the core reports a ``conflict`` (both header families read and they disagre
 reason and does not call the application.  With ``strict=True`` an ``unresolved`` request
 is answered the same way instead of being passed on unchanged.
 
+With ``require_headers`` (tenant binding, ``docs/tenant.md``) a request from a trusted
+peer that lacks one of the required headers or its value has status
+``"unverified-peer"``: nothing is applied, and with ``strict=True`` it is answered
+``403 Forbidden``.  The required headers' environ keys are removed before the
+application is called, whatever the peer: a secret never reaches the application.
+
 WSGI servers turn ``X_Forwarded_For`` into the same ``HTTP_X_FORWARDED_FOR`` as
 ``X-Forwarded-For`` (Django CVE-2015-0219): the middleware cannot tell them apart, so
 run a server or proxy that drops underscore header names (gunicorn >= 22 does by default,
@@ -34,7 +40,7 @@ nginx does by default).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Optional, Union
 
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
@@ -42,9 +48,11 @@ from ._resolve import (
     APPLIED,
     CONFLICT,
     UNRESOLVED,
+    UNVERIFIED_PEER,
     Resolution,
     Resolver,
 )
+from ._tenant import drop_environ
 from ._values import host_name
 from ._warn import note
 from .trust import TrustSpec
@@ -64,20 +72,24 @@ def environ_key(header: str) -> str:
 
 
 def bad_request(result: Resolution) -> tuple[str, list[tuple[str, str]], bytes]:
-    """The 400 answer for a conflicting or (in strict mode) unresolved request.
+    """The 400 answer for a conflicting or (in strict mode) unresolved request; 403 for
+    one (in strict mode) without its required headers: the peer is not one we serve.
 
     The body names the problem in fixed words only: the detailed ``reason`` (which quotes
     header text) belongs in logs, not in a response.
     """
+    line = "400 Bad Request"
     if result.status == CONFLICT:
         body = b"Bad Request: conflicting forwarding headers\n"
+    elif result.status == UNVERIFIED_PEER:
+        line, body = "403 Forbidden", b"Forbidden: not sent through the configured proxy\n"
     else:
         body = b"Bad Request: the forwarding headers could not be resolved\n"
     headers = [
         ("Content-Type", "text/plain; charset=utf-8"),
         ("Content-Length", str(len(body))),
     ]
-    return "400 Bad Request", headers, body
+    return line, headers, body
 
 
 class WSGIMiddleware:
@@ -91,7 +103,11 @@ class WSGIMiddleware:
         single-address header.
     :param headers: the header family to read.
     :param strict: answer ``400 Bad Request`` for an unresolved request instead of passing
-        it on unchanged.  Conflicts are always answered with 400.
+        it on unchanged, and ``403 Forbidden`` for one without its required headers.
+        Conflicts are always answered with 400.
+    :param require_headers: tenant binding: headers a trusted proxy must carry, name ->
+        value (literal, ``"env:NAME"`` or ``"file:PATH"``, read now); removed from every
+        request before the application sees it.
     :param options: an :class:`~trustproxy._config.Options` instead of the keywords above.
     :param presets_dir: a folder of presets refreshed by ``trustproxy presets update``
         (default: ``TRUSTPROXY_PRESETS_DIR``).
@@ -107,14 +123,19 @@ class WSGIMiddleware:
         fields: Union[str, Iterable[str], None] = None,
         headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         strict: bool = False,
+        require_headers: Optional[Mapping[str, str]] = None,
         options: Optional[Options] = None,
         presets_dir: Optional[str] = None,
     ) -> None:
         self.app = app
-        options = options_from(options, trusted, hops, fields, headers, strict, presets_dir)
+        options = options_from(
+            options, trusted, hops, fields, headers, strict, presets_dir, require_headers
+        )
         self.strict = options.strict
         self.resolver = Resolver(options)
-        self._refuse = {CONFLICT, UNRESOLVED} if self.strict else {CONFLICT}
+        self._refuse = {CONFLICT, UNRESOLVED, UNVERIFIED_PEER} if self.strict else {CONFLICT}
+        #: The secret headers' environ keys, removed from every request.
+        self._hidden = tuple(environ_key(name) for name in self.resolver.required_names)
         # No outcome memo (see rewrite).  The name stays, always None, because
         # benchmarks/bench.py's memos_off() looks for one adapter memo to switch off.
         self._plans: None = None
@@ -134,7 +155,8 @@ class WSGIMiddleware:
 
     def refuses(self, result: Resolution) -> bool:
         """Whether a request resolved so is answered 400 (a conflict; unresolved too when
-        strict) instead of reaching the application."""
+        strict) or 403 (strict, a required header missing) instead of reaching the
+        application."""
         return result.status in self._refuse
 
     def rewrite(self, environ: WSGIEnvironment) -> Optional[Resolution]:
@@ -148,6 +170,8 @@ class WSGIMiddleware:
             if key in environ:
                 break
         else:
+            if self._hidden:
+                drop_environ(environ, self._hidden)
             return None
         get = environ.get
         remote_addr = get("REMOTE_ADDR")
@@ -158,6 +182,8 @@ class WSGIMiddleware:
         script_name = "" if original_script is None else original_script
         port_text = get("SERVER_PORT")
         values = tuple(map(get, self._keys))
+        if self._hidden:
+            drop_environ(environ, self._hidden)
         try:
             port: Optional[int] = int(port_text) if port_text else None
         except ValueError:
