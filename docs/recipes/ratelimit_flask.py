@@ -37,4 +37,6 @@ def home() -> str:
     return f"hello {client_key()}\n"
 
 
-app.wsgi_app = WSGIMiddleware(app.wsgi_app, trusted="127.0.0.1")  # type: ignore[method-assign]
+app.wsgi_app = WSGIMiddleware(  # type: ignore[method-assign]
+    app.wsgi_app, trusted="127.0.0.1", fields=("for", "proto", "host", "port", "prefix")
+)

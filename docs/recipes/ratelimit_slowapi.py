@@ -42,4 +42,4 @@ async def home(request: Request) -> PlainTextResponse:
     return PlainTextResponse(f"hello {client_key(request)}\n")
 
 
-app = ASGIMiddleware(api, trusted="127.0.0.1")
+app = ASGIMiddleware(api, trusted="127.0.0.1", fields=("for", "proto", "host", "port", "prefix"))
