@@ -31,7 +31,7 @@ import pytest
 from trustproxy import ASGIMiddleware, ConfigError, Resolver, WSGIMiddleware, cli
 from trustproxy._config import NAMES, Options
 from trustproxy._values import FIELDS
-from trustproxy.presets import DATA_PRESETS
+from trustproxy.presets import DATA_PRESETS, effective
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -124,13 +124,14 @@ DOCUMENTED = [item for page in PAGES for item in (*_blocks(page), *_spans(page))
 
 
 def _pending(item: Documented) -> bool:
-    """Whether a configuration names a provider preset of issue 13 that this build does not
-    ship yet (docs/tenant.md documents them by name); built as soon as it ships."""
+    """Whether a configuration names a provider preset that ships no ranges in this
+    release (Azure Front Door: refused until ``trustproxy presets update``)."""
     trusted = item.options.get("trusted")
     entries = [trusted] if isinstance(trusted, str) else list(trusted or ())
     return any(
-        entry in ("cloudfront", "fastly", "azure-front-door") and entry not in DATA_PRESETS
+        entry in DATA_PRESETS and not effective(entry).networks
         for entry in entries
+        if isinstance(entry, str)
     )
 
 
@@ -315,13 +316,15 @@ def test_documented_configuration_builds_on_every_adapter(
     assert failures == [], f"{item.where}: {item.text}"
 
 
-def test_pending_presets_only_in_the_tenant_page() -> None:
-    """The configurations left out above are provider recipes of docs/tenant.md and
-    docs/platforms.md, and
-    each is refused today for that preset alone (so it builds once the preset ships)."""
-    assert {item.where.split(":")[0] for item in PENDING} <= {"docs/tenant.md", "docs/platforms.md"}
+def test_pending_presets_only_in_the_provider_pages() -> None:
+    """The configurations left out above are provider recipes of docs/tenant.md,
+    docs/platforms.md and docs/providers.md naming a preset with no shipped ranges, and
+    each is refused for that alone, with the command that fetches the ranges."""
+    assert PENDING, "no documented configuration names azure-front-door"
+    pages = {"docs/tenant.md", "docs/platforms.md", "docs/providers.md"}
+    assert {item.where.split(":")[0] for item in PENDING} <= pages
     for item in PENDING:
-        with pytest.raises(ConfigError, match=r"looks like a host name|is not a preset"):
+        with pytest.raises(ConfigError, match=r"trustproxy presets update azure-front-door"):
             Options(**{**item.options, "require_headers": {"X-Origin-Verify": "s"}})
 
 
