@@ -52,8 +52,9 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Awaitable, Iterable, MutableMapping
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, NoReturn, Optional, Union
 
+from ._checks import check_app, refuse_keywords
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
 from ._lists import MAX_LINES
 from ._resolve import (
@@ -128,7 +129,10 @@ class ASGIMiddleware:
         headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         strict: bool = False,
         options: Optional[Options] = None,
+        **unknown: NoReturn,
     ) -> None:
+        refuse_keywords(type(self).__name__, unknown)  # werkzeug's x_for=1, a typo...
+        check_app(app, "asgi", type(self).__name__)
         self.app = app
         options = options_from(options, trusted, hops, fields, headers, strict)
         self.resolver = Resolver(options)

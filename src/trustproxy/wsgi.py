@@ -36,8 +36,9 @@ nginx does by default).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, NoReturn, Optional, Union
 
+from ._checks import check_app, refuse_keywords
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
 from ._resolve import (
     APPLIED,
@@ -107,7 +108,10 @@ class WSGIMiddleware:
         headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
         strict: bool = False,
         options: Optional[Options] = None,
+        **unknown: NoReturn,
     ) -> None:
+        refuse_keywords(type(self).__name__, unknown)  # werkzeug's x_for=1, a typo...
+        check_app(app, "wsgi", type(self).__name__)
         self.app = app
         options = options_from(options, trusted, hops, fields, headers, strict)
         self.strict = options.strict
