@@ -104,9 +104,7 @@ SERVER_APPLIED = (
 )
 
 
-@pytest.mark.parametrize(
-    "xff", ["203.0.113.9", "6.6.6.6, 203.0.113.9", "6.6.6.6,203.0.113.9:4711"]
-)
+@pytest.mark.parametrize("xff", ["203.0.113.9", "6.6.6.6, 203.0.113.9", "6.6.6.6,203.0.113.9:4711"])
 def test_peer_rewritten_by_the_server(xff: str, caplog: pytest.LogCaptureFixture) -> None:
     """uvicorn with proxy headers on: the peer trustproxy sees is the client, which is
     also the rightmost X-Forwarded-For item.  The old warning said to trust it."""
