@@ -262,6 +262,10 @@ class ProxyFix:
             if forwarded_for:
                 if policy is not None:
                     client = _walk(policy, forwarded_for, count)
+                elif count == 1:  # the common case, inline: no _nth loop
+                    item = item_left_of(forwarded_for, len(forwarded_for), _FOR_LIMIT)[0]
+                    address = parse_node(item) if item else None
+                    client = None if address is None else address.text
                 else:
                     client = _address(_nth(forwarded_for, count, _FOR_LIMIT))
                 if client is not None:
