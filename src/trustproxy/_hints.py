@@ -15,8 +15,9 @@ them:
 
 Both are properties of the deployment, not of one request: every forwarded request shows
 them.  So a middleware looks only at its first :data:`CHECKS` forwarded requests
-(a :class:`Watch`, dropped afterwards: from then on the cost is one ``is None`` test per
-request), and logs through the same rate-limited :class:`~trustproxy._warn.Limiter`.
+(a :class:`Watch` counts them down; from then on the cost is one attribute test per
+request, and no attribute of the middleware is ever rebound), and logs through the same
+rate-limited :class:`~trustproxy._warn.Limiter`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ MARKER = "trustproxy.resolution"
 
 
 class Watch:
-    """The start-up checks of one middleware; :meth:`see` returns ``None`` when done."""
+    """The start-up checks of one middleware: call :meth:`see` while ``left`` is true.
+
+    ``left`` is counted down without a lock: two threads racing may check one request
+    more or less, which changes nothing.
+    """
 
     __slots__ = ("adapter", "fields", "left", "unread")
 
@@ -58,7 +63,7 @@ class Watch:
 
     def see(
         self, result: Resolution, values: Sequence[Optional[str]], request: Container[str]
-    ) -> Optional[Watch]:
+    ) -> None:
         """Check one forwarded request (``request``: its environ or scope)."""
         if MARKER in request:
             hint(
@@ -86,5 +91,4 @@ class Watch:
                     f" (fields={self.fields!r}): if the app should see"
                     f" it, configure fields={fields!r}",
                 )
-        self.left -= 1
-        return self if self.left > 0 else None
+        self.left = max(0, self.left - 1)

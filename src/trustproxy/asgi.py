@@ -153,7 +153,7 @@ class ASGIMiddleware:
         # Positions of the headers whose presence means there is work to do.
         triggers = self.resolver.trigger_names
         self._triggers = tuple(i for i, name in enumerate(names) if name in triggers)
-        self._watch: Optional[Watch] = Watch(self.resolver, type(self).__name__)
+        self._watch = Watch(self.resolver, type(self).__name__)
         self._refuse = {CONFLICT, UNRESOLVED} if strict else {CONFLICT}
 
     def __repr__(self) -> str:
@@ -219,9 +219,9 @@ class ASGIMiddleware:
         result = self.resolver.decide(
             peer, values, _FROM_WS.get(scheme, scheme), host, port, root_path
         )
-        watch = self._watch  # a local: another thread may end the watch meanwhile
-        if watch is not None:  # the first forwarded requests only (see _hints)
-            self._watch = watch.see(result, values, scope)
+        watch = self._watch
+        if watch.left:  # the first forwarded requests only (see _hints)
+            watch.see(result, values, scope)
         if result.status != APPLIED or result.ignored:
             note(result, values)
         # The server's scope is never edited, so it *is* the record of the originals.

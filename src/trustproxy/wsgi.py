@@ -117,7 +117,7 @@ class WSGIMiddleware:
         options = options_from(options, trusted, hops, fields, headers, strict)
         self.strict = options.strict
         self.resolver = Resolver(options)
-        self._watch: Optional[Watch] = Watch(self.resolver, type(self).__name__)
+        self._watch = Watch(self.resolver, type(self).__name__)
         self._refuse = {CONFLICT, UNRESOLVED} if self.strict else {CONFLICT}
         # No outcome memo (see rewrite).  The name stays, always None, because
         # benchmarks/bench.py's memos_off() looks for one adapter memo to switch off.
@@ -169,9 +169,9 @@ class WSGIMiddleware:
         # No memo of the outcome: it depends on the client, and a server's next request
         # is mostly from a client not seen lately (docs/benchmarks.md).
         result = self.resolver.decide(remote_addr, values, scheme, original_host, port, script_name)
-        watch = self._watch  # a local: another thread may end the watch meanwhile
-        if watch is not None:  # the first forwarded requests only (see _hints)
-            self._watch = watch.see(result, values, environ)
+        watch = self._watch
+        if watch.left:  # the first forwarded requests only (see _hints)
+            watch.see(result, values, environ)
         if result.status != APPLIED or result.ignored:
             note(result, values)
             if result.status in self._refuse:
