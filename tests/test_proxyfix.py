@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, Optional
 
@@ -612,3 +613,109 @@ def test_long_values_are_not_remembered() -> None:
         fix({**BASE, **extra, "HTTP_X_FORWARDED_PREFIX": prefix}, lambda s, h: None)
     assert [environ["SCRIPT_NAME"] for environ in seen] == [long_prefix, "/short", long_prefix]
     assert [key[3] for key in fix._memo] == ["/short"]
+
+
+# --- trusted= and strict= (issue 14 §6) -----------------------------------------------
+
+
+def through(
+    headers: dict[str, str], peer: str, **options: Any
+) -> tuple[Optional[str], Optional[Environ]]:
+    """The status line (``None``: the app was called) and the environ the app saw."""
+    seen: list[Environ] = []
+    statuses: list[str] = []
+
+    def app(environ: Environ, start_response: object) -> Iterable[bytes]:
+        seen.append(environ)
+        return []
+
+    environ = dict(BASE, REMOTE_ADDR=peer, **headers)
+    ProxyFix(app, **options)(environ, lambda status, headers: statuses.append(status))
+    return (statuses[0] if statuses else None), (seen[0] if seen else None)
+
+
+FORGED = {
+    "HTTP_X_FORWARDED_FOR": "6.6.6.6",
+    "HTTP_X_FORWARDED_PROTO": "https",
+    "HTTP_X_FORWARDED_HOST": "evil.example",
+    "HTTP_X_FORWARDED_PREFIX": "/evil",
+}
+SEED = {"x_for": 1, "x_proto": 1, "x_host": 1, "x_prefix": 1}
+
+
+@pytest.mark.parametrize(
+    "trusted", ["127.0.0.1", "loopback", ["10.0.0.0/8", "127.0.0.0/8"], lambda a: a == "127.0.0.1"]
+)
+def test_trusted_ignores_every_header_from_another_peer(trusted: Any) -> None:
+    """The seed's own snippet plus one keyword: a client reaching the app directly (not
+    through the proxy on 127.0.0.1) forges nothing; through the proxy, werkzeug's result."""
+    _, direct = through(FORGED, "203.0.113.50", trusted=trusted, **SEED)
+    assert direct is not None
+    for key in ("REMOTE_ADDR", "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SCRIPT_NAME"):
+        assert direct[key] == (BASE[key] if key != "REMOTE_ADDR" else "203.0.113.50"), key
+    assert direct["werkzeug.proxy_fix.orig"]["REMOTE_ADDR"] == "203.0.113.50"
+    _, proxied = through(FORGED, "127.0.0.1", trusted=trusted, **SEED)
+    assert proxied is not None
+    assert (proxied["REMOTE_ADDR"], proxied["wsgi.url_scheme"]) == ("6.6.6.6", "https")
+    assert (proxied["HTTP_HOST"], proxied["SCRIPT_NAME"]) == ("evil.example", "/evil")
+
+
+@pytest.mark.parametrize(
+    ("forwarded_for", "client"),
+    [
+        pytest.param("1.1.1.1, 2.2.2.2, 10.0.0.2", "2.2.2.2", id="count reached"),
+        pytest.param("1.1.1.1, 7.7.7.7", "7.7.7.7", id="first untrusted before the count"),
+        pytest.param("10.0.0.9, 10.0.0.2", "10.0.0.9", id="all trusted: the count-th"),
+        pytest.param("10.0.0.2", None, id="fewer than the count"),
+        pytest.param("1.1.1.1, junk, 10.0.0.2", None, id="not an address on the way"),
+        pytest.param("1.1.1.1, , 10.0.0.2", None, id="empty item on the way"),
+    ],
+)
+def test_trusted_x_for_walks_like_hops(forwarded_for: str, client: Optional[str]) -> None:
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded_for}
+    _, environ = through(headers, "10.0.0.1", x_for=2, trusted="10.0.0.0/8")
+    assert environ is not None
+    assert environ["REMOTE_ADDR"] == (client or "10.0.0.1")
+    status, refused = through(headers, "10.0.0.1", x_for=2, trusted="10.0.0.0/8", strict=True)
+    if client is None:
+        assert (status, refused) == ("400 Bad Request", None)
+    else:
+        assert status is None and refused is not None and refused["REMOTE_ADDR"] == client
+
+
+def test_strict_without_trusted_refuses_a_short_chain_only() -> None:
+    status, _ = through({"HTTP_X_FORWARDED_FOR": "1.1.1.1"}, "10.0.0.1", x_for=2, strict=True)
+    assert status == "400 Bad Request"
+    status, environ = through(
+        {"HTTP_X_FORWARDED_FOR": "1.1.1.1, 2.2.2.2"}, "10.0.0.1", x_for=2, strict=True
+    )
+    assert status is None and environ is not None and environ["REMOTE_ADDR"] == "1.1.1.1"
+    # strict concerns only requests from a trusted peer: an untrusted one is passed on.
+    status, environ = through(
+        {"HTTP_X_FORWARDED_FOR": "x"}, "8.8.8.8", trusted="10.0.0.1", strict=True
+    )
+    assert status is None and environ is not None and environ["REMOTE_ADDR"] == "8.8.8.8"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"strict": "yes"}, "strict must be True or False, not 'yes'"),
+        ({"trusted": "loopbak"}, "did you mean 'loopback'?"),
+        ({"trusted": "*", "x_for": 0}, "trusted='*' needs hops"),
+        ({"trusted": "0.0.0.0/0", "x_for": 0}, "0.0.0.0/0"),
+    ],
+)
+def test_trusted_and_strict_are_validated(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        ProxyFix(lambda e, s: [], **options)
+
+
+def test_trusted_star_with_the_count_is_werkzeug_with_validation() -> None:
+    _, environ = through({"HTTP_X_FORWARDED_FOR": "1.1.1.1, 2.2.2.2"}, "8.8.8.8", trusted="*")
+    assert environ is not None and environ["REMOTE_ADDR"] == "2.2.2.2"
+
+
+def test_repr_names_trusted_and_strict() -> None:
+    fix = ProxyFix(lambda e, s: [], trusted="127.0.0.1", strict=True)
+    assert repr(fix).endswith("x_prefix=0, trusted=['127.0.0.1'], strict=True)")

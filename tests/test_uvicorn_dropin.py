@@ -38,13 +38,46 @@ def seen(trusted_hosts: Any, headers: list[tuple[bytes, bytes]], **scope: Any) -
         pytest.param("10.0.0.1/8", id="host-bits"),
         pytest.param("some-literal", id="literal"),
         pytest.param("unix:///foo/bar", id="unix-url"),
-        pytest.param("loopback", id="preset-name"),
+        pytest.param("loopbak", id="preset-typo"),
         pytest.param("garba*gewith*", id="glob"),
     ],
 )
 def test_bad_entry_raises(entry: str) -> None:
     with pytest.raises(ConfigError, match="neither an IP address"):
         ProxyHeadersMiddleware(Recorder(), f"127.0.0.1, {entry}")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("loopbak", "trusted_hosts entry 'loopbak' is neither an IP address, a network, a"
+         " preset nor '*': trusted entry 'loopbak' is not a preset: did you mean 'loopback'?"),
+        ("localhost", "'localhost' is a host name: write the addresses your proxy connects"
+         " from, '127.0.0.1' and/or '::1' (or the preset 'loopback')"),
+    ],
+)  # fmt: skip
+def test_bad_entry_names_the_fix(entry: str, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        ProxyHeadersMiddleware(Recorder(), entry)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "trusted_hosts",
+    [
+        pytest.param("loopback", id="preset"),
+        pytest.param("10.0.0.1, loopback", id="address-and-preset"),
+        pytest.param(["10.0.0.1", lambda address: address == "127.0.0.1"], id="callable"),
+    ],
+)
+def test_full_trust_syntax(trusted_hosts: Any) -> None:
+    """trusted_hosts takes presets and callables (issue 14 §6): the loopback peer is a
+    proxy, a peer outside the policy is not."""
+    headers = [(b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-proto", b"https")]
+    proxied = seen(trusted_hosts, headers, client=("127.0.0.1", 1234))
+    assert (proxied["client"], proxied["scheme"]) == (("6.6.6.6", 0), "https")
+    direct = seen(trusted_hosts, headers, client=("203.0.113.5", 1234))
+    assert (direct["client"], direct["scheme"]) == (("203.0.113.5", 1234), "http")
 
 
 def test_star_mixed_with_entries_raises() -> None:

@@ -123,7 +123,7 @@ def test_page_renders_in_chromium_and_shows_the_resolved_client(
     assert "TRUSTPROXY = {'trusted': '*', 'hops': 2, 'fields': [" in forms["django"]
     assert forms["proxyfix"].startswith(
         "app.wsgi_app = trustproxy.ProxyFix(app.wsgi_app, x_for=2, x_proto=1, x_host=0,"
-        " x_port=1, x_prefix=1)"
+        " x_port=1, x_prefix=1, trusted='*')"
     )
     assert forms["uvicorn"] == "uvicorn main:app --no-proxy-headers"
     assert forms["gunicorn"] == "gunicorn --forwarded-allow-ips='*' app:app"

@@ -281,10 +281,15 @@ def test_every_form_builds_and_resolves_the_request_it_was_made_from(shape: Shap
     assert Resolver(options).resolve(shape.peer, shape.lines).client == shape.client
     if "ProxyFix" in forms:
         counts = _call(forms["ProxyFix"], "ProxyFix")
-        assert set(counts) == {"x_for", "x_proto", "x_host", "x_port", "x_prefix"}
+        assert set(counts) == {"x_for", "x_proto", "x_host", "x_port", "x_prefix", "trusted"}
+        assert counts["trusted"] == kwargs["trusted"]
         fixed = _wsgi(lambda app: trustproxy.ProxyFix(app, **counts), shape)
         assert (fixed["REMOTE_ADDR"], fixed["wsgi.url_scheme"]) == (shape.client, shape.scheme)
         assert fixed["SCRIPT_NAME"] == shape.prefix
+        if counts["trusted"] != "*":  # the peer check: from a stranger nothing changes
+            stranger = shape._replace(peer="198.51.100.99")
+            direct = _wsgi(lambda app: trustproxy.ProxyFix(app, **counts), stranger)
+            assert direct["REMOTE_ADDR"] == "198.51.100.99"
 
 
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Optional, Union
 
+from ._config import BOTH
 from ._display import items_from_right, shorten, visible
+from ._forwarded import elements_from_right
 from ._lists import MAX_EMPTY_ITEMS
 from ._resolve import APPLIED, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER, Resolution, Resolver
 from ._tenant import HIDDEN
@@ -17,7 +19,9 @@ __all__ = ["JSON", "config_warnings", "render_text", "report"]
 JSON = Union[None, bool, int, str, Sequence["JSON"], Mapping[str, "JSON"]]
 
 _PRIVATE = TrustPolicy("private")
-_FAMILY_HEADER = {"x-forwarded": "X-Forwarded-For", "forwarded": "Forwarded"}
+# With both families the walk is over Forwarded; X-Forwarded-* is the cross-check.
+_FAMILY_HEADER = {"x-forwarded": "X-Forwarded-For", "forwarded": "Forwarded", BOTH: "Forwarded"}
+_LOOPBACK = TrustPolicy("loopback")
 
 
 def _header(resolver: Resolver) -> str:
@@ -63,15 +67,41 @@ def not_examined(
     Reading is bounded (:func:`~trustproxy._display.items_from_right`): a 6 MB header of
     junk costs what a short one does, and the list shown stays short.
     """
-    if resolver.family == "forwarded" or result.status == UNTRUSTED_PEER:
+    if result.status == UNTRUSTED_PEER:
         return NotExamined((), 0, True)
-    name = "x-forwarded-for" if resolver.family == "x-forwarded" else resolver.family
-    values = [value for key, value in lines if key.lower() == name]
     examined = len(result.hops) - 1
     steps = examined + shown + NOT_EXAMINED_COUNTED + MAX_EMPTY_ITEMS
-    items, complete = items_from_right(values, steps)
+    if resolver.family in ("forwarded", BOTH):
+        items, complete = _elements(lines, steps)
+    else:
+        name = "x-forwarded-for" if resolver.family == "x-forwarded" else resolver.family
+        values = [value for key, value in lines if key.lower() == name]
+        items, complete = items_from_right(values, steps)
     left = items[examined:]
     return NotExamined(tuple(reversed(left[:shown])), max(0, len(left) - shown), complete)
+
+
+def _elements(lines: Sequence[tuple[str, str]], steps: int) -> tuple[list[str], bool]:
+    """The Forwarded elements as written, rightmost first, at most ``steps`` of them, and
+    whether the header was read to its left end (each element is bounded in length)."""
+    joined = ",".join(value for key, value in lines if key.lower() == "forwarded")
+    items: list[str] = []
+    for element in elements_from_right(joined):
+        if len(items) >= steps:
+            return items, False
+        items.append(element.text)
+        if element.params is None and element.error.startswith(("longer", "more than")):
+            return items, False  # the scan stopped there: what is left of it is unread
+    return items, True
+
+
+def _left_of_stop(resolver: Resolver, lines: Sequence[tuple[str, str]]) -> bool:
+    """Whether the address header holds a second item (a few bounded steps only)."""
+    if resolver.family in ("forwarded", BOTH):
+        return len(_elements(lines, 2)[0]) > 1
+    name = "x-forwarded-for" if resolver.family == "x-forwarded" else resolver.family
+    values = [value for key, value in lines if key.lower() == name]
+    return len(items_from_right(values, 2 + MAX_EMPTY_ITEMS)[0]) > 1
 
 
 def _note(result: Resolution, index: int, hops: int) -> str:
@@ -161,6 +191,35 @@ def config_warnings(
             f"the chain is shorter than hops={policy.hops}: {header} has"
             f" {len(result.hops) - 1} address(es); a proxy does not append, or hops is"
             " too high"
+        )
+    names = {name.lower() for name, _ in lines}
+    if "forwarded" in names and resolver.family not in ("forwarded", BOTH):
+        warnings.append(
+            f"a Forwarded header (RFC 7239) arrived, but headers={resolver.family!r} does not"
+            " read it; if your proxy writes Forwarded, use headers='forwarded' (or"
+            " ('forwarded', 'x-forwarded') to cross-check both)"
+        )
+    elif resolver.family == "forwarded" and "x-forwarded-for" in names and "forwarded" not in names:
+        warnings.append(
+            "X-Forwarded-For arrived, but headers='forwarded' reads only Forwarded (RFC"
+            " 7239); if your proxy writes X-Forwarded-*, use headers='x-forwarded'"
+        )
+    socket = result.hops[0]
+    if (
+        len(result.hops) == 2
+        and result.status == APPLIED
+        and socket.address is not None
+        and _LOOPBACK.peer(socket.address).trusted_by is not None
+        and not _left_of_stop(resolver, lines)
+    ):
+        # One address behind a loopback peer: the shape of `curl -H 'X-Forwarded-For: …'`
+        # run on the server itself (issue 14), where the forgery "works".
+        warnings.append(
+            f"the peer {socket.address} is on loopback and trusted: if this request came from"
+            " curl or a browser on this machine, that client is itself the trusted proxy"
+            " and the header it sent is believed; to see what a forged header does, send"
+            " from a loopback address you do not trust, e.g. trust only 127.0.0.1 and use"
+            " curl --interface 127.0.0.5"
         )
     warnings.extend(f"ignored: {item}" for item in result.ignored)
     return warnings

@@ -88,12 +88,10 @@ def forms_for(
     ]
     if proxyfix is not None:
         counts = ", ".join(f"{key}={value}" for key, value in proxyfix.items())
+        # trusted= gives werkzeug's counts the peer check (with '*', x_for is the hops).
+        trusted = keywords({"trusted": options["trusted"]})
         forms.append(
-            (
-                "ProxyFix",
-                f"app.wsgi_app = trustproxy.ProxyFix(app.wsgi_app, {counts})"
-                "  # counts only: no peer check",
-            )
+            ("ProxyFix", f"app.wsgi_app = trustproxy.ProxyFix(app.wsgi_app, {counts}, {trusted})")
         )
     # uvicorn applies X-Forwarded-For/-Proto itself by default (--proxy-headers, from
     # 127.0.0.1): in front of trustproxy's middleware it would rewrite the peer to the

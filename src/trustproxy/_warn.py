@@ -18,7 +18,15 @@ wrong rather than the request:
 ``conflict`` (or any other status a later header family adds)
     the headers disagree; logged per peer;
 ``ignored``
-    a forwarded scheme, host, port or prefix was invalid and left out.
+    a forwarded scheme, host, port or prefix was invalid and left out;
+``server-applied``
+    an ``untrusted-peer`` whose address is also the rightmost X-Forwarded-For item (or
+    the single-address header): the server rewrote the peer from the headers before
+    trustproxy saw them (uvicorn's default), or trustproxy runs twice — adding that
+    "peer", the client, to ``trusted`` would be exactly wrong.
+
+:mod:`trustproxy._hints` adds the hints about a working but incomplete configuration
+(``unapplied-field``, ``applied-twice``) through the same :class:`Limiter`.
 
 A *cause* is what the operator would fix: the peer for ``untrusted-peer`` and
 ``unresolved``, the chain length for ``short-chain``, the peer and field for ``ignored``.
@@ -33,11 +41,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Callable, Optional
 
+from ._address import parse_node
+from ._lists import MAX_ITEM_LENGTH, item_left_of
 from ._resolve import APPLIED, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER, Resolution
 
-__all__ = ["LOGGER_NAME", "Limiter", "note"]
+__all__ = ["LOGGER_NAME", "Limiter", "hint", "note"]
 
 LOGGER_NAME = "trustproxy"
 
@@ -53,10 +64,47 @@ class _Bucket:
         self.suppressed = 0
 
 
-def classify(result: Resolution) -> Optional[tuple[str, str, str]]:
-    """``(kind, cause, message)`` for a resolution worth a warning, else ``None``."""
+#: What a server that applies proxy headers itself is told to switch off.
+SERVER_FIX = (
+    "uvicorn does this for peers in --forwarded-allow-ips (default 127.0.0.1): run it with"
+    " --no-proxy-headers (under gunicorn's uvicorn worker, gunicorn's forwarded_allow_ips"
+    " is what uvicorn trusts)"
+)
+
+
+def _rightmost_is_peer(result: Resolution, values: Sequence[Optional[str]]) -> bool:
+    """Whether the rightmost address of the client-address header is the peer itself."""
+    peer = result.hops[0].address
+    if peer is None or not values:
+        return False
+    # X-Forwarded-For is values[1] when Forwarded is read too (values[0]); a Forwarded
+    # list alone is not looked at (no server rewrites the peer from it by default).
+    value = values[1] if len(values) == 6 else values[0]
+    if not value or value.lstrip()[:4].lower() == "for=":
+        return False
+    item = item_left_of(value, len(value), MAX_ITEM_LENGTH)[0]
+    address = parse_node(item) if item else None
+    return address is not None and address.text == peer
+
+
+def classify(
+    result: Resolution, values: Sequence[Optional[str]] = ()
+) -> Optional[tuple[str, str, str]]:
+    """``(kind, cause, message)`` for a resolution worth a warning, else ``None``.
+
+    ``values`` are the header values the resolver read (aligned with its
+    ``header_names``), used only to tell a server-applied peer from a stranger."""
     peer = result.hops[0].text or "a UNIX socket"
     if result.status == UNTRUSTED_PEER:
+        if _rightmost_is_peer(result, values):
+            return (
+                "server-applied",
+                peer,
+                f"forwarding headers from {peer} were ignored: {peer} is not a trusted proxy,"
+                " but it is also the rightmost forwarded address, so the server (or an outer"
+                " trustproxy) already replaced the proxy's address with the client's before"
+                f" trustproxy ran; {SERVER_FIX}; do not add {peer} to trusted",
+            )
         return (
             "untrusted-peer",
             peer,
@@ -118,12 +166,16 @@ class Limiter:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, result: Resolution) -> bool:
+    def __call__(self, result: Resolution, values: Sequence[Optional[str]] = ()) -> bool:
         """Consider one resolution; return True when a line was logged."""
-        found = classify(result)
-        if found is None or not self.logger.isEnabledFor(logging.WARNING):
+        found = classify(result, values)
+        return found is not None and self.log(*found)
+
+    def log(self, kind: str, cause: str, message: str) -> bool:
+        """Log ``message`` unless ``(kind, cause)`` was logged lately or ``kind``'s budget
+        is spent; return True when a line was logged."""
+        if not self.logger.isEnabledFor(logging.WARNING):
             return False
-        kind, cause, message = found
         key = (kind, cause)
         with self._lock:
             now = self.clock()
@@ -154,7 +206,14 @@ class Limiter:
 _default = Limiter()
 
 
-def note(result: Resolution) -> None:
-    """Warn about ``result`` if it shows a configuration problem (cheap when it does not)."""
+def note(result: Resolution, values: Sequence[Optional[str]] = ()) -> None:
+    """Warn about ``result`` if it shows a configuration problem (cheap when it does not).
+
+    ``values``: the header values read, aligned with the resolver's ``header_names``."""
     if result.status != APPLIED or result.ignored:
-        _default(result)
+        _default(result, values)
+
+
+def hint(kind: str, cause: str, message: str) -> None:
+    """Log a hint (see :mod:`trustproxy._hints`) through the same limits as the warnings."""
+    _default.log(kind, cause, message)

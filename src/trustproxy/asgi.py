@@ -58,9 +58,11 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Awaitable, Iterable, Mapping, MutableMapping
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, NoReturn, Optional, Union
 
+from ._checks import check_app, refuse_keywords
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
+from ._hints import Watch
 from ._lists import MAX_LINES
 from ._resolve import (
     APPLIED,
@@ -145,7 +147,10 @@ class ASGIMiddleware:
         require_headers: Optional[Mapping[str, str]] = None,
         options: Optional[Options] = None,
         presets_dir: Optional[str] = None,
+        **unknown: NoReturn,
     ) -> None:
+        refuse_keywords(type(self).__name__, unknown)  # werkzeug's x_for=1, a typo...
+        check_app(app, "asgi", type(self).__name__)
         self.app = app
         options = options_from(
             options, trusted, hops, fields, headers, strict, presets_dir, require_headers
@@ -169,6 +174,7 @@ class ASGIMiddleware:
         # Positions of the headers whose presence means there is work to do.
         triggers = self.resolver.trigger_names
         self._triggers = tuple(i for i, name in enumerate(names) if name in triggers)
+        self._watch = Watch(self.resolver, type(self).__name__)
         self._refuse = {CONFLICT, UNRESOLVED, UNVERIFIED_PEER} if strict else {CONFLICT}
 
     def __repr__(self) -> str:
@@ -240,8 +246,11 @@ class ASGIMiddleware:
         result = self.resolver.decide(
             peer, values, _FROM_WS.get(scheme, scheme), host, port, root_path
         )
+        watch = self._watch
+        if watch.left:  # the first forwarded requests only (see _hints)
+            watch.see(result, values, scope)
         if result.status != APPLIED or result.ignored:
-            note(result)
+            note(result, values)
         # The server's scope is never edited, so it *is* the record of the originals.
         new = {**scope}
         new[ORIGINAL_KEY] = scope

@@ -15,8 +15,11 @@ X-Forwarded-Proto (``ws``/``wss`` on WebSocket scopes).  Where it departs from u
 * empty list items are skipped (``9.9.9.9, , 10.0.0.1`` -> ``9.9.9.9``);
 * the scheme is hop-aligned with the client when several proxies appended to
   X-Forwarded-Proto;
-* a ``trusted_hosts`` entry that is neither an IP address, a network nor ``"*"`` raises
-  :class:`~trustproxy.ConfigError` instead of being kept as a never-matching literal;
+* ``trusted_hosts`` also takes the rest of trustproxy's trust syntax — presets
+  (``"loopback"``, ``"private"``, ``"unix"``, ``"cloudflare"``…) and, in a list,
+  callables — so a migration can tighten the policy without changing the middleware;
+* an entry that is none of these raises :class:`~trustproxy.ConfigError` (naming the
+  nearest preset for a typo) instead of being kept as a never-matching literal;
   ``"*"`` must be the only entry; empty entries (a stray comma) are skipped;
 * the trust lookup costs the same for 10,000 networks as for one.
 
@@ -29,11 +32,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Sequence
 from typing import Union
 
 from .asgi import ASGIApp, ASGIMiddleware
 from .errors import ConfigError
-from .trust import Deliberate, TrustSpec
+from .trust import Deliberate, TrustEntry, TrustPolicy, TrustSpec
 
 __all__ = ["ProxyHeadersMiddleware"]
 
@@ -51,34 +55,43 @@ def _never(address: str) -> bool:
     return False
 
 
-def _entries(trusted_hosts: Union[list[str], str]) -> list[str]:
+def _entries(trusted_hosts: Union[str, Sequence[TrustEntry]]) -> list[TrustEntry]:
+    items: list[TrustEntry]
     if isinstance(trusted_hosts, str):
-        items = trusted_hosts.split(",")
+        items = list(trusted_hosts.split(","))
     elif isinstance(trusted_hosts, (list, tuple, set, frozenset)):
         items = list(trusted_hosts)
     else:
         raise ConfigError(
             f"trusted_hosts must be a string or a list of strings, not {trusted_hosts!r}"
         )
-    entries = []
+    entries: list[TrustEntry] = []
     for item in items:
+        if callable(item):
+            entries.append(item)
+            continue
         if not isinstance(item, str):
-            raise ConfigError(f"trusted_hosts entry {item!r} is not a string")
+            raise ConfigError(f"trusted_hosts entry {item!r} is neither a string nor a callable")
         entry = item.strip()
         if entry:
             entries.append(entry)
     return entries
 
 
-def _check(entry: str) -> str:
+def _check(entry: TrustEntry) -> TrustEntry:
+    if callable(entry):
+        return entry
     try:
         if "/" in entry:
-            ipaddress.ip_network(entry, strict=True)
-        else:
+            ipaddress.ip_network(entry, strict=True)  # host bits refused, as uvicorn does
+        elif entry[0].isdigit() or ":" in entry:
             ipaddress.ip_address(entry)
-    except ValueError as error:
+        else:
+            TrustPolicy([entry])  # a preset, or the reason it is not one
+    except ValueError as error:  # ConfigError is one too
         raise ConfigError(
-            f"trusted_hosts entry {entry!r} is neither an IP address, a network nor '*': {error}"
+            f"trusted_hosts entry {entry!r} is neither an IP address, a network, a preset"
+            f" nor '*': {error}"
         ) from None
     return entry
 
@@ -87,12 +100,16 @@ class ProxyHeadersMiddleware(ASGIMiddleware):
     """Drop-in for ``uvicorn.middleware.proxy_headers.ProxyHeadersMiddleware``.
 
     :param app: the ASGI application to wrap.
-    :param trusted_hosts: the proxies' addresses and networks, as a comma-separated
-        string or a list; ``"*"`` trusts everything (unsafe, see the module docs).
-    :raises ConfigError: for an entry that is not an address, a network or ``"*"``.
+    :param trusted_hosts: the proxies' addresses, networks and presets, as a
+        comma-separated string or a list (which may also hold callables); ``"*"`` trusts
+        everything (unsafe, see the module docs).
+    :raises ConfigError: for an entry that is not an address, a network, a preset, a
+        callable or ``"*"``.
     """
 
-    def __init__(self, app: ASGIApp, trusted_hosts: Union[list[str], str] = "127.0.0.1") -> None:
+    def __init__(
+        self, app: ASGIApp, trusted_hosts: Union[str, Sequence[TrustEntry]] = "127.0.0.1"
+    ) -> None:
         entries = _entries(trusted_hosts)
         trusted: TrustSpec
         if "*" in entries:

@@ -1,68 +1,45 @@
 """A safe drop-in replacement for ``werkzeug.middleware.proxy_fix.ProxyFix``.
 
-Change one import and keep your configuration:
+Change one import, add your proxies, keep your configuration:
 
 ```python
 # from werkzeug.middleware.proxy_fix import ProxyFix
 from trustproxy import ProxyFix
 
-app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+app.wsgi_app = ProxyFix(
+    app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1, trusted="127.0.0.1"
+)
 ```
 
-The constructor, the per-header counts and the environ keys are werkzeug's (facts taken
-from its documentation and observed behaviour, checked by running werkzeug's own test
-module and a differential test against it):
+**With** ``trusted=`` (the full trust syntax of :class:`~trustproxy.WSGIMiddleware`:
+addresses, networks, presets, callables) a request whose ``REMOTE_ADDR`` is not trusted
+is passed on untouched, as the WSGIMiddleware ignores it, and ``x_for=N`` walks as
+``hops=N`` does: from the right, the first untrusted address is the client, however far
+left the N-th lies.  An item on the way that is not an address (an empty one included),
+or fewer than N items, leaves ``REMOTE_ADDR`` alone; ``strict=True`` answers such a
+request ``400 Bad Request`` instead.  **Without** it, like werkzeug's, nobody checks who
+is connecting: anyone who reaches the application without passing your proxy can pose
+as any client, scheme and host.
 
-* ``x_for=N`` reads the N-th X-Forwarded-For value from the right, *only* if the header
-  has at least N values, and writes it to ``REMOTE_ADDR``.  Each of the five headers is
-  counted on its own; ``0`` turns a header off.
-* ``x_proto`` -> ``wsgi.url_scheme``.
-* ``x_host`` -> ``HTTP_HOST`` and ``SERVER_NAME``; a port in the value also sets
-  ``SERVER_PORT`` (an ``[IPv6]`` literal without a port leaves it alone).
-* ``x_port`` -> ``SERVER_PORT``, and replaces the port of ``HTTP_HOST`` (after
-  ``x_host`` has run), or appends one if it had none — when that Host is valid.
-* ``x_prefix`` *replaces* ``SCRIPT_NAME`` (the WSGIMiddleware prepends instead).
-* ``werkzeug.proxy_fix.orig`` holds the ``REMOTE_ADDR``, ``wsgi.url_scheme``,
-  ``HTTP_HOST``, ``SERVER_NAME``, ``SERVER_PORT`` and ``SCRIPT_NAME`` the request had
-  before (``None`` for an absent key), set on every request as werkzeug does.
+Otherwise the constructor, the per-header counts and the environ keys are werkzeug's
+(checked by running werkzeug's own test module and a differential test against it):
+``x_for=N`` reads the N-th X-Forwarded-For value from the right, *only* if the header has
+at least N values, into ``REMOTE_ADDR``; ``x_proto`` -> ``wsgi.url_scheme``; ``x_host``
+-> ``HTTP_HOST``, ``SERVER_NAME`` (and ``SERVER_PORT`` for a port in the value);
+``x_port`` -> ``SERVER_PORT`` and the port of a valid ``HTTP_HOST``; ``x_prefix``
+*replaces* ``SCRIPT_NAME``.  Each header is counted on its own; ``0`` turns it off.
+``werkzeug.proxy_fix.orig`` holds the values from before, on every request.
 
-Departures, each where werkzeug lets a client write what it likes into the request:
-
-* **Invalid values are not copied.**  An X-Forwarded-For item must be an IP address
-  (``IPv4``, ``IPv4:port``, ``IPv6``, ``[IPv6]``, ``[IPv6]:port``); ``REMOTE_ADDR``
-  receives the canonical address only (compressed lower-case IPv6, ``::ffff:1.2.3.4``
-  as ``1.2.3.4``, port and zone id dropped).  ``0.0.0.0``, ``::`` and non-canonical IPv4
-  such as ``01.2.3.4`` are refused.  The scheme must be ``http`` or ``https`` and is
-  written lower-case.  The host must be a DNS-shaped name, IPv4 address or ``[IPv6]``
-  literal with an optional port 1-65535; the port must be 1-65535 (written without leading
-  zeros); the prefix must be a clean absolute path (not ``//...``, no ``\\``, ``?``,
-  ``#``, spaces, control characters, empty or dot segments).  An invalid value leaves the
-  environ key as it was; the other headers are still applied.
-* **An invalid Host is not rebuilt.**  ``x_port`` puts its port into ``HTTP_HOST`` only
-  when that Host is valid; werkzeug turns ``Host: x@evil.example`` into
-  ``x@evil.example:443`` and ``[::1`` into ``[::443``.  Otherwise only ``SERVER_PORT``
-  changes.
-* **The prefix is written without a trailing** ``/``: ``SCRIPT_NAME`` is ``""`` or
-  ``/segment…`` (PEP 3333), so ``X-Forwarded-Prefix: /`` gives ``""`` and ``/app/`` gives
-  ``/app``.  werkzeug writes ``/``, which rebuilds URLs as ``//path`` (a network-path
-  reference, RFC 3986 §4.2), and ``/app/``, which doubles the ``/``.
-* **X-Forwarded-For has no quoting.**  Every header is split on commas only, so a lone
-  ``"`` spoils its own item instead of swallowing the whole header (werkzeug's
-  quote-aware split then falls back to the proxy address).
-* **Positions are counted exactly.**  Empty items count as values, as in werkzeug; a
-  trailing comma counts as an empty last value too (werkzeug drops it, which shifts every
-  count one position to the left, into the client's part).  An item longer than any valid
-  value on the way to the N-th is not scanned further and nothing is applied.
-* **Bad arguments raise** :class:`~trustproxy.ConfigError` at construction (or when a
-  count is assigned later): a count must be an ``int`` >= 0.  ``bool``, ``float``,
-  ``str`` and negative values are refused; werkzeug reads ``x_for=-1`` as "the second
-  value from the *left*", a client-written one.
-
-What it keeps from werkzeug, and you should not: **it never checks who is connecting.**
-Anyone who can reach the application without going through your proxy can send these
-headers and pose as any client, scheme and host.  Prefer
-``trustproxy.WSGIMiddleware(app, trusted=[...your proxies...], hops=N, fields=[...])``,
-which reads the headers only when the socket peer is one of your proxies.
+Departures (docs/migrate-werkzeug.md has each, with examples), where werkzeug lets a
+client write what it likes into the request: an invalid value (not an IP address, a
+scheme other than http/https, a malformed host, port or prefix) is not copied and its
+keys stay as they were; ``REMOTE_ADDR`` receives the canonical address only; an invalid
+Host is not rebuilt with ``x_port``'s port; a prefix is written without its trailing
+``/`` (``/`` would rebuild URLs as ``//path``, RFC 3986 §4.2); headers are split on
+commas only (X-Forwarded-* have no quoting); a trailing comma counts as an empty last
+value; an item longer than any valid value stops the scan; and a count that is not an
+``int`` >= 0 raises :class:`~trustproxy.ConfigError` (werkzeug reads ``x_for=-1`` as the
+second value from the *left*, a client-written one).
 """
 
 from __future__ import annotations
@@ -80,6 +57,7 @@ from ._values import (
     valid_scheme,
 )
 from .errors import ConfigError
+from .trust import TrustPolicy, TrustSpec
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -105,6 +83,10 @@ _SHORT_LIMIT = ITEM_LIMITS["proto"]  # proto and port
 _HOST_LIMIT = ITEM_LIMITS["host"]
 _PREFIX_LIMIT = ITEM_LIMITS["prefix"]
 
+_REFUSED = b"Bad Request: the forwarding headers could not be resolved\n"
+_LENGTH = str(len(_REFUSED))
+_REFUSED_HEADERS = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", _LENGTH)]
+
 # (X-Forwarded-Proto, -Host, -Port, -Prefix, HTTP_HOST)
 _Key = tuple[Optional[str], Optional[str], Optional[str], Optional[str], Optional[str]]
 
@@ -126,6 +108,28 @@ def _nth(value: str, n: int, limit: int) -> Optional[str]:
             return item or None  # None also for an item longer than any valid value
         if end < 0:
             return None  # fewer than n items (or one too long to be valid)
+
+
+def _address(item: Optional[str]) -> Optional[str]:
+    address = parse_node(item) if item else None
+    return None if address is None else address.text
+
+
+def _walk(policy: TrustPolicy, value: str, count: int) -> Optional[str]:
+    """With ``trusted=``: the first untrusted address from the right, or the ``count``-th
+    (as WSGIMiddleware walks with ``hops=count``); ``None`` when an item on the way is
+    not an address (an empty one included: werkzeug counts it) or there are too few."""
+    end = len(value)
+    for step in range(1, count + 1):
+        if end < 0:
+            return None
+        item, end = item_left_of(value, end, _FOR_LIMIT)
+        hop = policy.hop(item) if item else None
+        if hop is None:
+            return None
+        if hop.trusted_by is None or step == count:
+            return hop.address
+    return None  # count is 0: X-Forwarded-For is off
 
 
 def _count(name: str, value: object) -> int:
@@ -168,12 +172,12 @@ class _Count:
 
 
 class ProxyFix:
-    """werkzeug's ``ProxyFix`` with validation: same arguments, same environ keys.
+    """werkzeug's ``ProxyFix`` with validation, and with ``trusted=`` a peer check.
 
     !!! warning
-        Like werkzeug's, this middleware does **not** check the connecting peer: any client
-        that reaches the app directly can forge every header it reads.  Use
-        :class:`trustproxy.WSGIMiddleware` with ``trusted=`` your proxies' addresses.
+        Without ``trusted=``, like werkzeug's, this middleware does **not** check the
+        connecting peer: any client that reaches the app directly can forge every header
+        it reads.  Give ``trusted=`` your proxies' addresses.
 
     :param app: the WSGI application to wrap.
     :param x_for: number of values to trust for ``X-Forwarded-For``.
@@ -181,7 +185,13 @@ class ProxyFix:
     :param x_host: number of values to trust for ``X-Forwarded-Host``.
     :param x_port: number of values to trust for ``X-Forwarded-Port``.
     :param x_prefix: number of values to trust for ``X-Forwarded-Prefix``.
-    :raises ConfigError: if a count is not an ``int`` >= 0.
+    :param trusted: your proxies (as for :class:`~trustproxy.WSGIMiddleware`): headers
+        from any other peer are ignored.  ``None`` (the default) is werkzeug's behaviour:
+        it does **not** check the connecting peer, so anyone reaching the app directly
+        can forge every header.
+    :param strict: answer 400 when X-Forwarded-For has fewer than ``x_for`` values or a
+        value it must read is not an address.
+    :raises ConfigError: if a count is not an ``int`` >= 0, or for a bad ``trusted``.
     """
 
     x_for = _Count()
@@ -204,8 +214,14 @@ class ProxyFix:
         x_host: int = 0,
         x_port: int = 0,
         x_prefix: int = 0,
+        *,
+        trusted: Optional[TrustSpec] = None,
+        strict: bool = False,
     ) -> None:
+        if not isinstance(strict, bool):
+            raise ConfigError(f"strict must be True or False, not {strict!r}")
         self.app = app
+        self.strict = strict
         # The environ keys to write for a combination of header values (and Host): a pure
         # function of them and the counts, so it is remembered.
         self._memo: dict[_Key, dict[str, str]] = {}
@@ -214,11 +230,15 @@ class ProxyFix:
         self.x_host = x_host
         self.x_port = x_port
         self.x_prefix = x_prefix
+        # TrustPolicy needs hops with '*'; x_for is that hop count.
+        self.policy = None if trusted is None else TrustPolicy(trusted, x_for or None)
 
     def __repr__(self) -> str:
+        trust = "" if self.policy is None else f", trusted={list(self.policy.entries)!r}"
         return (
             f"ProxyFix({self.app!r}, x_for={self.x_for}, x_proto={self.x_proto}, "
-            f"x_host={self.x_host}, x_port={self.x_port}, x_prefix={self.x_prefix})"
+            f"x_host={self.x_host}, x_port={self.x_port}, x_prefix={self.x_prefix}{trust}"
+            f"{', strict=True' if self.strict else ''})"
         )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -237,6 +257,9 @@ class ProxyFix:
         environ[ORIGINAL_KEY] = original
         http_host = original["HTTP_HOST"]
         get = environ.get
+        policy = self.policy
+        if policy is not None and policy.peer(original["REMOTE_ADDR"]).trusted_by is None:
+            return self.app(environ, start_response)  # not your proxy: nothing is read
         # X-Forwarded-For differs with every client, so it is read on every request (the
         # address parse is cached); the other headers are the same request after request
         # and their combined result is remembered.
@@ -244,14 +267,19 @@ class ProxyFix:
         if count:
             forwarded_for = get("HTTP_X_FORWARDED_FOR")
             if forwarded_for:
-                if count == 1:
+                if policy is not None:
+                    client = _walk(policy, forwarded_for, count)
+                elif count == 1:  # the common case, inline: no _nth loop
                     item = item_left_of(forwarded_for, len(forwarded_for), _FOR_LIMIT)[0]
+                    address = parse_node(item) if item else None
+                    client = None if address is None else address.text
                 else:
-                    item = _nth(forwarded_for, count, _FOR_LIMIT)
-                if item:
-                    address = parse_node(item)
-                    if address is not None:
-                        environ["REMOTE_ADDR"] = address.text
+                    client = _address(_nth(forwarded_for, count, _FOR_LIMIT))
+                if client is not None:
+                    environ["REMOTE_ADDR"] = client
+                elif self.strict:
+                    start_response("400 Bad Request", _REFUSED_HEADERS)
+                    return [_REFUSED]
         proto = get("HTTP_X_FORWARDED_PROTO")
         host = get("HTTP_X_FORWARDED_HOST")
         port = get("HTTP_X_FORWARDED_PORT")
@@ -265,14 +293,7 @@ class ProxyFix:
             writes = self._writes(key)
             # Only short combinations are kept, so the memo's memory stays small whatever
             # clients send (real proxies write short values; long ones are recomputed).
-            size = (
-                len(proto or "")
-                + len(host or "")
-                + len(port or "")
-                + len(prefix or "")
-                + len(http_host or "")
-            )
-            if size <= MEMO_KEY_LENGTH:
+            if sum(len(value) for value in key if value) <= MEMO_KEY_LENGTH:
                 remember(memo, key, writes)
         if writes:
             environ.update(writes)

@@ -41,9 +41,11 @@ nginx does by default).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, NoReturn, Optional, Union
 
+from ._checks import check_app, refuse_keywords
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
+from ._hints import Watch
 from ._resolve import (
     APPLIED,
     CONFLICT,
@@ -126,13 +128,17 @@ class WSGIMiddleware:
         require_headers: Optional[Mapping[str, str]] = None,
         options: Optional[Options] = None,
         presets_dir: Optional[str] = None,
+        **unknown: NoReturn,
     ) -> None:
+        refuse_keywords(type(self).__name__, unknown)  # werkzeug's x_for=1, a typo...
+        check_app(app, "wsgi", type(self).__name__)
         self.app = app
         options = options_from(
             options, trusted, hops, fields, headers, strict, presets_dir, require_headers
         )
         self.strict = options.strict
         self.resolver = Resolver(options)
+        self._watch = Watch(self.resolver, type(self).__name__)
         self._refuse = {CONFLICT, UNRESOLVED, UNVERIFIED_PEER} if self.strict else {CONFLICT}
         #: The secret headers' environ keys, removed from every request.
         self._hidden = tuple(environ_key(name) for name in self.resolver.required_names)
@@ -191,8 +197,11 @@ class WSGIMiddleware:
         # No memo of the outcome: it depends on the client, and a server's next request
         # is mostly from a client not seen lately (docs/benchmarks.md).
         result = self.resolver.decide(remote_addr, values, scheme, original_host, port, script_name)
+        watch = self._watch
+        if watch.left:  # the first forwarded requests only (see _hints)
+            watch.see(result, values, environ)
         if result.status != APPLIED or result.ignored:
-            note(result)
+            note(result, values)
             if result.status in self._refuse:
                 return result
         environ[ORIGINAL_KEY] = {
