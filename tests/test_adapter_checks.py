@@ -143,7 +143,7 @@ WERKZEUG_KEYWORDS = [
     (
         {"zzz": 1},
         "WSGIMiddleware got an unknown keyword zzz=: it takes trusted, hops, fields, headers,"
-        " strict, options",
+        " strict, presets_dir, require_headers, options",
     ),
 ]
 

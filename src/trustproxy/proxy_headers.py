@@ -35,9 +35,10 @@ import logging
 from collections.abc import Sequence
 from typing import Union
 
+from ._entries import TrustEntry
 from .asgi import ASGIApp, ASGIMiddleware
 from .errors import ConfigError
-from .trust import Deliberate, TrustEntry, TrustPolicy, TrustSpec
+from .trust import Deliberate, TrustPolicy, TrustSpec
 
 __all__ = ["ProxyHeadersMiddleware"]
 
