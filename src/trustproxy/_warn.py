@@ -121,9 +121,14 @@ class Limiter:
     def __call__(self, result: Resolution) -> bool:
         """Consider one resolution; return True when a line was logged."""
         found = classify(result)
-        if found is None or not self.logger.isEnabledFor(logging.WARNING):
+        return found is not None and self.report(*found)
+
+    def report(self, kind: str, cause: str, message: str) -> bool:
+        """Log ``message`` unless ``(kind, cause)`` was logged lately or ``kind`` is over
+        its budget; return True when a line was logged.  For trouble that is not a
+        :class:`~trustproxy.Resolution` (a refused PROXY protocol connection)."""
+        if not self.logger.isEnabledFor(logging.WARNING):
             return False
-        kind, cause, message = found
         key = (kind, cause)
         with self._lock:
             now = self.clock()
