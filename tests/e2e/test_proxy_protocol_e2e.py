@@ -54,6 +54,20 @@ async def app(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 """
 
+WSGI_APP = """
+import json
+from trustproxy import WSGIMiddleware
+
+def inner(environ, start_response):
+    body = json.dumps({"client": [environ["REMOTE_ADDR"], int(environ["REMOTE_PORT"])],
+                       "proxy": environ.get("PROXY_ADDR")}).encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+# The L7 proxy behind the balancer, when there is one, is 10.1.2.3.
+app = WSGIMiddleware(inner, trusted="10.1.2.3")
+"""
+
 HAPROXY = """\
 global
     log stderr format short local0 warning
@@ -70,6 +84,10 @@ frontend v2
     bind 127.0.0.1:{v2}
     bind ipv6@::1:{v2}
     default_backend v2
+frontend gunicorn
+    bind 127.0.0.1:{gunicorn}
+    bind ipv6@::1:{gunicorn}
+    default_backend gunicorn
 frontend tls
     bind 127.0.0.1:{tls} ssl crt {both}
     default_backend v2ssl
@@ -77,6 +95,8 @@ backend v1
     server app 127.0.0.1:{app} send-proxy
 backend v2
     server app 127.0.0.1:{app} send-proxy-v2
+backend gunicorn
+    server app 127.0.0.1:{gunicorn_app} send-proxy-v2
 backend v2ssl
     server app 127.0.0.1:{app} send-proxy-v2-ssl proxy-v2-options ssl-cipher,authority
 """
@@ -137,6 +157,7 @@ class Lab(NamedTuple):
     app: int
     ports: dict[str, int]
     uvicorn: Proc
+    gunicorn: int
 
 
 def _listening(port: int, host: str = "127.0.0.1") -> bool:
@@ -171,8 +192,19 @@ def pp(lab: Path, certs: dict[str, Path]) -> Iterator[Lab]:
         uvicorn = Proc("uvicorn", argv, folder, env)
         started.append(uvicorn)
         _wait(uvicorn, app_port)
-        ports = {"v1": free_port_pair(), "v2": free_port_pair(), "tls": free_port()}
-        (folder / "haproxy.cfg").write_text(HAPROXY.format(**ports, app=app_port, **certs))
+        (folder / "wsgiapp.py").write_text(WSGI_APP)
+        gunicorn_app = free_port()
+        gunicorn_argv = [python(), "-m", "gunicorn", "-b", f"127.0.0.1:{gunicorn_app}", "-w",
+                         "1", "--proxy-protocol", "v2", "--proxy-allow-from", "127.0.0.1",
+                         "--log-level", "warning", "wsgiapp:app"]  # fmt: skip
+        gunicorn = Proc("gunicorn", gunicorn_argv, folder, env)
+        started.append(gunicorn)
+        _wait(gunicorn, gunicorn_app)
+        ports = {"v1": free_port_pair(), "v2": free_port_pair(), "tls": free_port(),
+                 "gunicorn": free_port_pair()}  # fmt: skip
+        (folder / "haproxy.cfg").write_text(
+            HAPROXY.format(**ports, app=app_port, gunicorn_app=gunicorn_app, **certs)
+        )
         haproxy = Proc("haproxy", [find_binary("haproxy"), "-db", "-f", "haproxy.cfg"], folder)
         started.append(haproxy)
         ports["nginx"] = free_port_pair()
@@ -187,10 +219,10 @@ def pp(lab: Path, certs: dict[str, Path]) -> Iterator[Lab]:
         envoy_argv = [find_binary("envoy"), "-c", "envoy.yaml", "--disable-hot-restart",
                       "--concurrency", "1", "-l", "warn"]  # fmt: skip
         started.append(Proc("envoy", envoy_argv, folder))
-        for proc in started[1:]:
+        for proc in started[2:]:
             _wait(proc, *(port for name, port in ports.items() if name.startswith(proc.name)))
-        _wait(haproxy, ports["v1"], ports["v2"], ports["tls"])
-        yield Lab(app_port, ports, uvicorn)
+        _wait(haproxy, ports["v1"], ports["v2"], ports["tls"], ports["gunicorn"])
+        yield Lab(app_port, ports, uvicorn, gunicorn_app)
     finally:
         for proc in started:
             proc.stop()
@@ -292,3 +324,34 @@ def test_header_straight_to_uvicorn_from_an_untrusted_peer(pp: Lab) -> None:
     while "127.0.0.5 closed: it is not a trusted balancer" not in pp.uvicorn.log():
         assert time.monotonic() < deadline, pp.uvicorn.log()
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("client", ["127.0.0.5", "::1"], ids=["ipv4", "ipv6"])
+def test_gunicorn_proxy_protocol_with_wsgi_middleware(pp: Lab, client: str) -> None:
+    """gunicorn's own ``--proxy-protocol v2`` sets REMOTE_ADDR; the middleware takes it as
+    the peer, so a forged X-Forwarded-For from the client changes nothing."""
+    # gunicorn's sync worker closes after each response: one request per connection.
+    with _connect(pp.ports["gunicorn"], client) as sock:
+        address, client_port = sock.getsockname()[:2]
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200"), data
+    seen = json.loads(data.partition(b"\r\n\r\n")[2])
+    assert seen["client"] == [address, client_port]
+    assert seen["proxy"] == ("::1" if ":" in client else "127.0.0.1")
+
+
+def test_gunicorn_header_from_an_untrusted_peer(pp: Lab) -> None:
+    """gunicorn refuses a header from a peer outside --proxy-allow-from."""
+    with _connect(pp.gunicorn, "127.0.0.5") as sock:
+        v2 = b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" + bytes(
+            [6, 6, 6, 6, 127, 0, 0, 1, 0, 1, 0, 2]
+        )
+        sock.sendall(v2 + b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        data = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                data += chunk
+    assert data.startswith(b"HTTP/1.1 403"), data  # gunicorn's ForbiddenProxyRequest
