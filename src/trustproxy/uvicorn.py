@@ -200,7 +200,9 @@ class _Endpoints:
         sock = transport.get_extra_info("socket")
         self._socket = None if sock is None else _Socket(sock, peer, local)
         for name in self._FORWARDED:
-            setattr(self, name, getattr(transport, name))
+            method = getattr(transport, name, None)
+            if method is not None:  # a transport need not have them all (test doubles)
+                setattr(self, name, method)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name == "peername":
@@ -209,6 +211,8 @@ class _Endpoints:
             return self._local
         if name == "socket":
             return self._socket
+        if default is None:  # as uvicorn calls it (and test doubles take one argument)
+            return self._transport.get_extra_info(name)
         return self._transport.get_extra_info(name, default)
 
     def __getattr__(self, name: str) -> Any:
