@@ -169,11 +169,12 @@ class Limiter:
     def __call__(self, result: Resolution, values: Sequence[Optional[str]] = ()) -> bool:
         """Consider one resolution; return True when a line was logged."""
         found = classify(result, values)
-        return found is not None and self.log(*found)
+        return found is not None and self.report(*found)
 
-    def log(self, kind: str, cause: str, message: str) -> bool:
+    def report(self, kind: str, cause: str, message: str) -> bool:
         """Log ``message`` unless ``(kind, cause)`` was logged lately or ``kind``'s budget
-        is spent; return True when a line was logged."""
+        is spent; return True when a line was logged.  Also for trouble that is not a
+        :class:`~trustproxy.Resolution` (a refused PROXY protocol connection)."""
         if not self.logger.isEnabledFor(logging.WARNING):
             return False
         key = (kind, cause)
@@ -216,4 +217,4 @@ def note(result: Resolution, values: Sequence[Optional[str]] = ()) -> None:
 
 def hint(kind: str, cause: str, message: str) -> None:
     """Log a hint (see :mod:`trustproxy._hints`) through the same limits as the warnings."""
-    _default.log(kind, cause, message)
+    _default.report(kind, cause, message)
