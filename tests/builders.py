@@ -19,6 +19,7 @@ __all__ = [
     "PATH",
     "PEER_PORT",
     "WS",
+    "aiohttp_request",
     "environ",
     "header_key",
     "scope",
@@ -158,3 +159,44 @@ def websocket_scope(
 ) -> dict[str, Any]:
     """:func:`scope` of type ``websocket`` (scheme ``ws``/``wss``)."""
     return scope(peer, headers, scheme, host, port, prefix, kind="websocket", **kwargs)
+
+
+class _Transport:
+    """What an aiohttp request reads of its connection: ``get_extra_info``."""
+
+    def __init__(self, peername: object, sockname: object) -> None:
+        self._extra = {"peername": peername, "sockname": sockname, "sslcontext": None}
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return self._extra.get(name, default)
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def aiohttp_request(
+    peer: Optional[str],
+    headers: Lines = (),
+    scheme: str = "http",
+    host: Optional[str] = "app.example",
+    port: Optional[int] = 80,
+    *,
+    peer_port: int = PEER_PORT,
+    path: str = PATH,
+) -> Any:
+    """An ``aiohttp.web.Request`` as aiohttp's server builds it (made with aiohttp's own
+    ``make_mocked_request``): the Host line first, then the header lines in arrival
+    order (repeated lines kept), the transport's ``peername`` (``""`` for a UNIX socket,
+    as asyncio reports an unnamed peer) and ``sockname``.  aiohttp has no root path.
+    Imports aiohttp (only this function does)."""
+    from aiohttp.test_utils import make_mocked_request
+
+    lines = [] if host is None else [("Host", host)]
+    lines.extend(headers)
+    peername: object = "" if peer is None else (peer, peer_port)
+    sockname: object = "/run/app.sock" if port is None else ("127.0.0.1", port)
+    # aiohttp's scheme is "https" exactly when the connection has an SSL context.
+    context = object() if scheme == "https" else None
+    return make_mocked_request(
+        "GET", path, lines, transport=_Transport(peername, sockname), sslcontext=context
+    )
