@@ -491,9 +491,7 @@ def test_aiohttp(row: Scenario) -> None:
     else:
         assert "Host" not in request.headers
     changed = request is not before
-    assert changed == (
-        expected.forwarded or expected.scheme != r.scheme or expected.host != r.host
-    )
+    assert changed == (expected.forwarded or expected.scheme != r.scheme or expected.host != r.host)
     assert before.get(adapter.REQUEST_KEY) is (request if changed else None)
     if expected.status != trustproxy.APPLIED:
         assert request is before
