@@ -506,6 +506,62 @@ def test_where_aiohttp_remotes_fails(
     assert seen_through(ours, build("127.0.0.1", lines)) == (client, "http", "app.example")
 
 
+CHAIN = [
+    ("X-Forwarded-For", "198.51.100.1, 10.0.0.1"),
+    ("X-Forwarded-Host", "example.com, inner.example"),
+    ("X-Forwarded-Proto", "https, http"),
+]
+
+
+@pytest.mark.parametrize(
+    ("theirs", "peer", "lines", "want_theirs", "ours", "want_ours"),
+    [
+        pytest.param(
+            lambda: remotes.XForwardedFiltered(["10.0.0.1"]), "198.51.100.9",
+            [("X-Forwarded-For", "6.6.6.6")], ("6.6.6.6", "http", "app.example"),
+            {"trusted": ["10.0.0.1"]}, ("198.51.100.9", "http", "app.example"),
+            id="filtered-never-checks-the-peer",
+        ),
+        pytest.param(
+            lambda: remotes.XForwardedFiltered(["10.0.0.1"]), "127.0.0.1",
+            [("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-For", CLIENT)], None,
+            {"trusted": ["127.0.0.1", "10.0.0.1"]}, (CLIENT, "http", "app.example"),
+            id="two-lines-refused-vs-one-list",
+        ),
+        pytest.param(
+            lambda: remotes.XForwardedStrict([["127.0.0.1"], ["10.0.0.1"]]), "127.0.0.1",
+            CHAIN, ("198.51.100.1", "https", "inner.example"),
+            {"trusted": ["127.0.0.1", "10.0.0.1"], "hops": 2, "fields": "for,proto,host"},
+            ("198.51.100.1", "https", "example.com"),
+            id="strict-host-is-the-inner-proxys",
+        ),
+        pytest.param(
+            lambda: remotes.XForwardedFiltered(["10.0.0.1"]), "127.0.0.1",
+            [("X-Forwarded-For", CLIENT), ("X-Forwarded-Proto", "javascript"),
+             ("X-Forwarded-Host", "a b")], (CLIENT, "javascript", "a b"),
+            {"trusted": ["127.0.0.1"], "fields": "for,proto,host"},
+            (CLIENT, "http", "app.example"),
+            id="invalid-proto-and-host-applied-vs-ignored",
+        ),
+    ],
+)  # fmt: skip
+def test_where_aiohttp_remotes_differs(
+    theirs: Callable[[], Any],
+    peer: str,
+    lines: list[tuple[str, str]],
+    want_theirs: Any,
+    ours: dict[str, Any],
+    want_ours: Any,
+) -> None:
+    """The rows of docs/migrate-aiohttp-remotes.md's table of differences: aiohttp-remotes
+    1.4.0 as it behaves, trustproxy as it does.  ``XForwardedFiltered`` reads the headers
+    of any peer (a client reaching the app directly names itself); two X-Forwarded-For
+    lines are a 400 there and one list here (RFC 9110 §5.3); ``XForwardedStrict`` takes
+    the rightmost X-Forwarded-Host item (the inner proxy's Host) with the leftmost proto."""
+    assert seen_through(theirs().middleware, build(peer, lines)) == want_theirs
+    assert seen_through(adapter.middleware(**ours), build(peer, lines)) == want_ours
+
+
 class _Ranges:
     """A stand-in for the ``aiohttp.ClientSession`` ``Cloudflare`` fetches its ranges
     with (tests reach no network): it answers with trustproxy's bundled list."""
