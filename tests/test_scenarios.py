@@ -479,6 +479,14 @@ def test_aiohttp(row: Scenario) -> None:
     assert isinstance(resolution, Resolution)
     assert resolution.status == expected.status, resolution.reason
     assert request[adapter.PREFIX_KEY] == aiohttp_prefix(row)
+    assert (resolution.client, resolution.client_port) == (expected.client, expected.client_port)
+    assert resolution.port == expected.port
+    unmatched = list(resolution.ignored)
+    for part in expected.ignored:
+        entry = next((entry for entry in unmatched if part in entry), None)
+        assert entry is not None, (part, resolution.ignored)
+        unmatched.remove(entry)
+    assert unmatched == [], resolution.ignored
     # The server's request keeps its own values (and the keys, for the access logger).
     assert before[adapter.RESOLUTION_KEY] is resolution
     assert before.remote == ("" if row.peer is None else row.peer)

@@ -53,7 +53,7 @@ from aiohttp.web_log import AccessLogger as _AiohttpAccessLogger
 
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
 from ._lists import MAX_LINES
-from ._resolve import APPLIED, CONFLICT, UNRESOLVED, Resolution, Resolver
+from ._resolve import APPLIED, CONFLICT, FIELDS, UNRESOLVED, Resolution, Resolver
 from ._warn import note
 from .trust import TrustSpec
 from .wsgi import bad_request
@@ -109,6 +109,14 @@ def middleware(
     decide = resolver.decide
     names = resolver.header_names
     triggers = resolver.trigger_names
+    # X-Forwarded-* of a field not applied is never read by the walk (nor reported), so
+    # it is not even looked up: None stands for it, as for an absent header.
+    wanted = tuple(
+        i
+        for i, name in enumerate(names)
+        if resolver.family != "x-forwarded" or i == 0 or FIELDS[i] in options.fields
+    )
+    width = len(names)
     refuse = {CONFLICT, UNRESOLVED} if options.strict else {CONFLICT}
 
     @web.middleware
@@ -128,16 +136,12 @@ def middleware(
         peer = peername[0] if isinstance(peername, (tuple, list)) and peername else None
         sockname = transport.get_extra_info("sockname")
         port = sockname[1] if isinstance(sockname, (tuple, list)) and len(sockname) > 1 else None
-        values: list[Optional[str]] = []
-        for name in names:
-            lines = found.getall(name, None)
-            if lines is None:
-                values.append(None)
-            elif len(lines) == 1:
-                values.append(lines[0])
-            else:
+        values: list[Optional[str]] = [None] * width
+        for i in wanted:
+            lines = found.getall(names[i], None)
+            if lines is not None:
                 # RFC 9110 §5.3: one list, in order; no walk reads beyond MAX_LINES.
-                values.append(",".join(lines[-MAX_LINES:]))
+                values[i] = lines[0] if len(lines) == 1 else ",".join(lines[-MAX_LINES:])
         host = found.get("Host")
         result = decide(peer, tuple(values), request.scheme, host, port, "")
         if result.status != APPLIED or result.ignored:
