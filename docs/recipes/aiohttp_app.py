@@ -1,6 +1,11 @@
-"""aiohttp behind a proxy: one middleware, and the access log written from its clone."""
+"""aiohttp behind a proxy: one middleware, and the access log written from its clone.
+
+python aiohttp_app.py 8000
+"""
 
 from __future__ import annotations
+
+import sys
 
 from aiohttp import web
 
@@ -50,4 +55,5 @@ app.router.add_get("/ws", socket)
 
 if __name__ == "__main__":
     # aiohttp logs the server's request; this logger writes the line from the clone.
-    web.run_app(app, host="127.0.0.1", port=8000, access_log_class=trustproxy.aiohttp.AccessLogger)
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8000
+    web.run_app(app, host="127.0.0.1", port=port, access_log_class=trustproxy.aiohttp.AccessLogger)

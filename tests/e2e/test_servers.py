@@ -21,7 +21,7 @@ import pytest
 from .lab import fetch
 from .proxies import KINDS, Running
 from .recipes import RECIPES
-from .servers import OTHERS, AppServers
+from .servers import OTHERS, AppServers, command
 from .test_xforwarded import FORGED
 
 SETTINGS = RECIPES["single"]
@@ -143,3 +143,13 @@ def test_underscore_alias_through_the_proxy(front: Running, server: str) -> None
     ):
         seen = fetch(front.url("/echo"), lines, source="127.0.0.5").json
         assert (seen["status"], seen["client"]) == ("applied", "127.0.0.5"), (lines, seen)
+
+
+def test_docs_show_the_commands() -> None:
+    """docs/frameworks.md shows each command the tests run, with the docs' port and the
+    recipe modules of docs/recipes/."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "frameworks.md").read_text()
+    apps = {"asgi": "asgi_server_app:app", "wsgi": "wsgi_server_app:app",
+            "aiohttp": "aiohttp_app.py"}  # fmt: skip
+    for server in OTHERS:
+        assert f"`{command(server, 8000, apps)}`" in doc, server
