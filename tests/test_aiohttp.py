@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import ipaddress
+import re
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable
@@ -616,3 +617,14 @@ def test_resolution_is_kept() -> None:
     ours = adapter.middleware()
     assert seen_through(ours, request) == (CLIENT, "http", "app.example")
     assert isinstance(request[adapter.RESOLUTION_KEY], Resolution)
+
+
+def test_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/bench_aiohttp.py, one tiny round: both contenders measured, a ratio."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_aiohttp
+
+    assert bench_aiohttp.main(["--rounds", "1", "--number", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "aiohttp-remotes XForwardedFiltered" in out
+    assert re.search(r"trustproxy / aiohttp-remotes: \d+\.\d\dx", out), out
