@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import io
 import ipaddress
-import re
 import logging
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
