@@ -172,6 +172,9 @@ def middleware(
         request[REQUEST_KEY] = clone
         return await handler(clone)
 
+    # For introspection, as the other adapters' attributes: what it was built with.
+    trustproxy_middleware.resolver = resolver  # type: ignore[attr-defined]
+    trustproxy_middleware.strict = options.strict  # type: ignore[attr-defined]
     return trustproxy_middleware
 
 
