@@ -19,6 +19,7 @@ __all__ = [
     "PATH",
     "PEER_PORT",
     "WS",
+    "aiohttp_request",
     "environ",
     "header_key",
     "scope",
@@ -158,3 +159,68 @@ def websocket_scope(
 ) -> dict[str, Any]:
     """:func:`scope` of type ``websocket`` (scheme ``ws``/``wss``)."""
     return scope(peer, headers, scheme, host, port, prefix, kind="websocket", **kwargs)
+
+
+class _Transport:
+    """What an aiohttp request reads of its connection: ``get_extra_info``."""
+
+    __slots__ = ("_extra",)
+
+    def __init__(self, peername: object, sockname: object) -> None:
+        self._extra = {"peername": peername, "sockname": sockname, "sslcontext": None}
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return self._extra.get(name, default)
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class _Protocol:
+    """What an aiohttp request reads of its server's protocol object (aiohttp's
+    ``RequestHandler``): plain attributes, no mocks, so a benchmark times the middleware
+    and not ``unittest.mock``."""
+
+    __slots__ = ("peername", "sockname", "ssl_context", "transport")
+
+    def __init__(self, transport: _Transport, ssl_context: object) -> None:
+        self.transport = transport
+        self.peername = transport.get_extra_info("peername")
+        self.sockname = transport.get_extra_info("sockname")
+        self.ssl_context = ssl_context
+
+
+def aiohttp_request(
+    peer: Optional[str],
+    headers: Lines = (),
+    scheme: str = "http",
+    host: Optional[str] = "app.example",
+    port: Optional[int] = 80,
+    *,
+    peer_port: int = PEER_PORT,
+    path: str = PATH,
+) -> Any:
+    """An ``aiohttp.web.Request`` as aiohttp's server builds it: the Host line first,
+    then the header lines in arrival order (repeated lines kept) in a new
+    ``CIMultiDictProxy``, the transport's ``peername`` (``""`` for a UNIX socket, as
+    asyncio reports an unnamed peer) and ``sockname``.  aiohttp has no root path.
+    Imports aiohttp (only this function does)."""
+    from aiohttp import web
+    from aiohttp.http import HttpVersion11, RawRequestMessage
+    from aiohttp.streams import EMPTY_PAYLOAD
+    from multidict import CIMultiDict, CIMultiDictProxy
+    from yarl import URL
+
+    lines = [] if host is None else [("Host", host)]
+    lines.extend(headers)
+    proxy = CIMultiDictProxy(CIMultiDict(lines))
+    raw = tuple((name.encode("utf-8"), value.encode("utf-8")) for name, value in lines)
+    message = RawRequestMessage(
+        "GET", path, HttpVersion11, proxy, raw, False, None, False, False, URL(path)
+    )
+    peername: object = "" if peer is None else (peer, peer_port)
+    sockname: object = "/run/app.sock" if port is None else ("127.0.0.1", port)
+    # aiohttp's scheme is "https" exactly when the connection has an SSL context.
+    context = object() if scheme == "https" else None
+    protocol = _Protocol(_Transport(peername, sockname), context)
+    return web.Request(message, EMPTY_PAYLOAD, protocol, None, None, None)  # type: ignore[arg-type]

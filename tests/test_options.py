@@ -219,6 +219,12 @@ def _core(options: dict[str, Any]) -> Built:
     return Resolver(**{k: v for k, v in options.items() if k != "strict"}), None
 
 
+def _aiohttp_middleware(**options: Any) -> Any:
+    import trustproxy.aiohttp
+
+    return trustproxy.aiohttp.middleware(**options)
+
+
 def _adapter(middleware: Any) -> Built:
     return middleware.resolver, middleware.strict
 
@@ -226,6 +232,7 @@ def _adapter(middleware: Any) -> Built:
 BUILDERS: dict[str, Callable[[dict[str, Any]], Built]] = {
     "wsgi": lambda o: _adapter(WSGIMiddleware(_wsgi_app, **o)),
     "asgi": lambda o: _adapter(ASGIMiddleware(_asgi_app, **o)),
+    "aiohttp": lambda o: _adapter(_aiohttp_middleware(**o)),
     "django-sync": lambda o: _django(o, asynchronous=False),
     "django-async": lambda o: _django(o, asynchronous=True),
     "cli": _cli,
@@ -345,7 +352,11 @@ def test_adapter_defaults_are_the_options_defaults() -> None:
         if name in NAMES
     }
     assert set(defaults) == set(NAMES)
-    for adapter in (WSGIMiddleware.__init__, ASGIMiddleware.__init__, Resolver.__init__):
+    import trustproxy.aiohttp
+
+    adapters = (WSGIMiddleware.__init__, ASGIMiddleware.__init__, Resolver.__init__,
+                trustproxy.aiohttp.middleware)  # fmt: skip
+    for adapter in adapters:
         parameters = inspect.signature(adapter).parameters
         for name, default in defaults.items():
             if name in parameters:

@@ -172,6 +172,7 @@ KINDS: dict[str, ProxyKind] = {
                 "tls_listen": f"127.0.0.1:{p.tls_port}",
             },
             docs_values={"listen": ":80", "listen6": ":::80 v6only", "tls_listen": ":443"},
+            underscores=False,  # option http-restrict-req-hdr-names delete
         ),
         ProxyKind(
             name="apache",

@@ -3,7 +3,12 @@
 Each server gets its trustproxy settings as JSON in ``TRUSTPROXY_SETTINGS``.  The
 servers' own proxy handling is switched off so only trustproxy decides:
 gunicorn ``--forwarded-allow-ips ""`` (else it sets ``wsgi.url_scheme`` from
-X-Forwarded-Proto for 127.0.0.1), uvicorn ``--no-proxy-headers``.
+X-Forwarded-Proto for 127.0.0.1), uvicorn ``--no-proxy-headers``, waitress
+``--no-clear-untrusted-proxy-headers`` (else waitress 3 deletes every X-Forwarded-* and
+Forwarded header before the app sees them).
+
+:data:`COMMANDS` are the command lines docs/frameworks.md shows ("Other servers"), with
+the app module and port filled in: the tests run exactly those.
 """
 
 from __future__ import annotations
@@ -28,8 +33,35 @@ HAS_ASGI = importlib.util.find_spec("trustproxy.asgi") is not None
 SERVERS = ("gunicorn", "uvicorn", "hypercorn") if HAS_ASGI else ("gunicorn",)
 
 
+#: The other servers of the matrix (tests/e2e/test_servers.py), and how each is run:
+#: ``{port}``, ``{asgi}``, ``{wsgi}`` and ``{aiohttp}`` are filled in (the docs use 8000
+#: and the recipe modules of docs/recipes/).
+COMMANDS = {
+    "granian-asgi": "granian --interface asgi --host 127.0.0.1 --port {port} --access-log {asgi}",
+    "granian-wsgi": "granian --interface wsgi --host 127.0.0.1 --port {port} --access-log {wsgi}",
+    "waitress": "waitress-serve --listen=127.0.0.1:{port} --no-clear-untrusted-proxy-headers"
+    " {wsgi}",
+    "daphne": "daphne -b 127.0.0.1 -p {port} --access-log - {asgi}",
+    "aiohttp": "python {aiohttp} {port}",
+}
+OTHERS = tuple(COMMANDS)
+#: The e2e report apps each command runs here.
+LAB_APPS = {"asgi": "asgi_app:app", "wsgi": "wsgi_app:app", "aiohttp": str(APPS / "aiohttp_app.py")}
+#: How each module is run: ``granian`` and ``waitress-serve`` as ``python -m``.
+_MODULES = {"granian": "granian", "waitress-serve": "waitress", "daphne": "daphne"}
+
+
+def command(server: str, port: object, apps: Mapping[str, str]) -> str:
+    return COMMANDS[server].format(port=port, **apps)
+
+
 def argv(server: str, port: int) -> list[str]:
     bind = f"127.0.0.1:{port}"
+    if server in COMMANDS:
+        words = command(server, port, LAB_APPS).split()
+        if words[0] == "python":
+            return [python(), *words[1:]]
+        return [python(), "-m", _MODULES[words[0]], *words[1:]]
     if server == "gunicorn":
         return [python(), "-m", "gunicorn", "-b", bind, "-w", "1", "--forwarded-allow-ips", "",
                 "--log-level", "warning", "wsgi_app:app"]  # fmt: skip
@@ -66,6 +98,7 @@ class AppServers:
                 "TRUSTPROXY_SETTINGS": json.dumps(settings),
                 "PYTHONPATH": os.pathsep.join([str(SRC), str(APPS)]),
                 "TRUSTPROXY_SERVER": server,
+                "PYTHONUNBUFFERED": "1",  # access logs reach the log file at once
                 **(env or {}),
             }
             proc = Proc(server, argv(server, port), folder, env)
@@ -73,6 +106,16 @@ class AppServers:
             proc.wait_ready(f"http://{address}/health")
             self._running[key] = (proc, address)
         return self._running[key][1]
+
+    def log(
+        self,
+        server: str,
+        settings: Mapping[str, object],
+        env: Optional[Mapping[str, str]] = None,
+    ) -> str:
+        """What the running ``server`` has written so far (its access log included)."""
+        key = server + json.dumps(settings, sort_keys=True) + json.dumps(env, sort_keys=True)
+        return self._running[key][0].log_path.read_text(errors="replace")
 
     def stop(self) -> None:
         for proc, _ in self._running.values():

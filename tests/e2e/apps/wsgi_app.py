@@ -52,7 +52,7 @@ def echo() -> Any:
         peer=orig["REMOTE_ADDR"],  # what the server saw, before the middleware
         server_scheme=orig["wsgi.url_scheme"],
         raw={name: env.get(key) for name, key in zip(RAW_NAMES, RAW_KEYS)},
-        server="gunicorn",
+        server=os.environ.get("TRUSTPROXY_SERVER", "gunicorn"),
     )
 
 
