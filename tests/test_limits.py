@@ -256,6 +256,15 @@ def test_limit_forwarded_empty_elements(empty: int, filler: str) -> None:
     assert len(value.calls) <= MAX_EMPTY_ITEMS + 2
 
 
+def assert_keeps_no_long_text(middleware: Any) -> None:
+    """No container held by the adapter keeps client text longer than a memo key may."""
+    for name, held in vars(middleware).items():
+        if isinstance(held, (dict, set, list)):
+            parts = [*held, *(held.values() if isinstance(held, dict) else ())]
+            long = [p for p in parts if isinstance(p, (str, bytes)) and len(p) > MEMO_KEY_LENGTH]
+            assert not long, f"{name} keeps {len(long)} long client values"
+
+
 def test_limit_asgi_keeps_no_long_client_bytes() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         return None
@@ -277,7 +286,7 @@ def test_limit_asgi_keeps_no_long_client_bytes() -> None:
             with pytest.raises(StopIteration):
                 coroutine.send(None)
     # The adapter keeps no outcome memo; the resolver's memos keep no long text.
-    assert middleware._memo is None
+    assert_keeps_no_long_text(middleware)
     memo = middleware.resolver._checked_memo
     kept = [part for key in memo for part in key[1] if isinstance(part, str)]
     assert all(len(part) <= MEMO_KEY_LENGTH for part in kept)
@@ -286,7 +295,8 @@ def test_limit_asgi_keeps_no_long_client_bytes() -> None:
     short = {
         "type": "http",
         "client": ("127.0.0.1", 1),
-        "headers": [(b"x-forwarded-for", b"1.2.3.4")],
+        # Two items: a lone one is decided without the checked-values memo.
+        "headers": [(b"x-forwarded-for", b"1.2.3.4, 127.0.0.2")],
     }
     coroutine = middleware(short, None, None)
     with pytest.raises(StopIteration):
@@ -305,7 +315,7 @@ def test_limit_wsgi_plans_keep_no_long_client_text() -> None:
             environ = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": long, "HTTP_HOST": long}
             middleware(environ, lambda *a: None)
     # The adapter keeps no outcome memo; the checked-values memo keeps no long text.
-    assert middleware._plans is None
+    assert_keeps_no_long_text(middleware)
     memo = middleware.resolver._checked_memo
     assert memo == {}
     middleware({"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": CLIENT}, lambda *a: None)

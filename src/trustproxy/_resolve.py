@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Callable, Optional, TypeVar, Union
 
-from ._address import MISSING
+from ._address import MISSING, plain_address
 from ._config import (
     BOTH,
     DEFAULT_HEADERS,
@@ -26,14 +26,11 @@ from ._config import (
     options_from,
 )
 from ._families import resolve_both, resolve_forwarded
-from ._lists import (
-    MAX_LINES,
-    nth_from_right,
-)
+from ._lists import MAX_ITEM_LENGTH, MAX_LINES, nth_from_right
 from ._memo import MEMO_KEY_LENGTH, key_length, remember
 from ._result import Details, Resolution, applied, finish, unresolved
 from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER
-from ._values import FIELDS, ITEM_LIMITS, Checked, check_values
+from ._values import _SCHEMES, DEFAULT_PORTS, FIELDS, ITEM_LIMITS, Checked, check_values
 from ._walk import decide_x_forwarded, walk_single, walk_x_forwarded
 from .trust import Hop, TrustSpec
 
@@ -51,6 +48,9 @@ __all__ = [
 
 # Per-field item limits, in field order (see _values.ITEM_LIMITS).
 _LIMITS = tuple(ITEM_LIMITS[field] for field in FIELDS)
+
+_FOR = ("for",)
+_FOR_PROTO = ("for", "proto")
 
 K = TypeVar("K")
 
@@ -127,6 +127,14 @@ class Resolver:
         # fixed: its explanation is recomputed on first read and must come out the same.
         self._lean = self.family == "x-forwarded" and self.policy.cacheable
         self._trusted_by = self.policy.trusted_by
+        # The one-item shortcut in decide: hops None or 1 make a lone X-Forwarded-For
+        # item the client without asking whom it is trusted by.
+        self._one_hop = self.policy.hops is None or self.policy.hops == 1
+        self._proto_only = self._value_positions == (1,)
+        self._peer = self.policy.peer
+        # Bound once: a lean resolution keeps the explanation's recipe, and binding the
+        # method per request is an allocation.
+        self._explain = self._details
 
     def __repr__(self) -> str:
         return (
@@ -227,7 +235,7 @@ class Resolver:
         first read.  Other header families, and policies with a callable entry (whose
         answers may change), take the full walk now.
         """
-        peer_hop = self.policy.peer(peer)
+        peer_hop = self._peer(peer)
         inputs: _Inputs = (peer, values, scheme, host, port, prefix)
         if peer_hop.trusted_by is None:
             if not self.policy.cacheable:
@@ -235,11 +243,57 @@ class Resolver:
             return _new(
                 Resolution,
                 (UNTRUSTED_PEER, peer_hop.address, None, scheme, host, port, prefix, (), (),
-                 [self._details, inputs]),
+                 [self._explain, inputs]),
             )  # fmt: skip
         if not self._lean:
             return self._compute(peer, values, scheme, host, port, prefix)
-        k, client = decide_x_forwarded(values[0], self._trusted_by, self._limit, self.policy.hops)
+        value = values[0]
+        if (
+            self._one_hop
+            and value
+            and len(value) <= MAX_ITEM_LENGTH
+            and "," not in value
+            and self._apply_for
+        ):
+            # The shape almost every request has: one proxy wrote one X-Forwarded-For
+            # item.  It is the client whether trusted or not (the leftmost item; hops is
+            # None or 1), so no trust lookup and no Address: decide_x_forwarded's
+            # one-item rule with plain_address, which agrees with parse_node or defers.
+            text = plain_address(value.strip(" \t"))
+            if text is not None:
+                if self._proto_only:
+                    proto = values[1]
+                    if proto is None:
+                        return _new(
+                            Resolution,
+                            (APPLIED, text, None, scheme, host, port, prefix, _FOR, (),
+                             [self._explain, inputs]),
+                        )  # fmt: skip
+                    if len(proto) <= MAX_ITEM_LENGTH and "," not in proto:
+                        # check_values' rule for a lone proto: the scheme's default
+                        # port when the scheme changes; an invalid one is recorded there.
+                        new_scheme = _SCHEMES.get(proto.strip(" \t"))
+                        if new_scheme == scheme:
+                            return _new(
+                                Resolution,
+                                (APPLIED, text, None, scheme, host, port, prefix, _FOR, (),
+                                 [self._explain, inputs]),
+                            )  # fmt: skip
+                        if new_scheme is not None:
+                            return _new(
+                                Resolution,
+                                (APPLIED, text, None, new_scheme, host,
+                                 DEFAULT_PORTS[new_scheme], prefix, _FOR_PROTO, (),
+                                 [self._explain, inputs]),
+                            )  # fmt: skip
+                checked = self._checked(1, values, scheme, host, port, prefix)
+                return _new(
+                    Resolution,
+                    (APPLIED, text, None, checked.scheme, checked.host, checked.port,
+                     checked.prefix, ("for", *checked.applied), checked.ignored,
+                     [self._explain, inputs]),
+                )  # fmt: skip
+        k, client = decide_x_forwarded(value, self._trusted_by, self._limit, self.policy.hops)
         if k < 0:
             # Unresolved: nothing changes, so the decision needs no more than that.
             return self._unresolved_lazily(peer_hop, inputs)
@@ -254,7 +308,7 @@ class Resolver:
         return _new(
             Resolution,
             (APPLIED, address_text, client_port, checked.scheme, checked.host, checked.port,
-             checked.prefix, applied, checked.ignored, [self._details, inputs]),
+             checked.prefix, applied, checked.ignored, [self._explain, inputs]),
         )  # fmt: skip
 
     def _unresolved_lazily(self, peer_hop: Hop, inputs: _Inputs) -> Resolution:
@@ -263,7 +317,7 @@ class Resolver:
         return _new(
             Resolution,
             (UNRESOLVED, peer_hop.address, None, scheme, host, port, prefix, (), (),
-             [self._details, inputs]),
+             [self._explain, inputs]),
         )  # fmt: skip
 
     def _details(

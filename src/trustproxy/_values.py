@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 from . import _abnf
-from ._address import MISSING, parse_node, parse_port
+from ._address import MISSING, parse_node, parse_port, plain_address
 from ._lists import MAX_ITEM_LENGTH
 from ._memo import CACHE_SIZE, remember
 
@@ -84,12 +84,22 @@ def _check_host(text: str) -> Optional[tuple[str, Optional[int]]]:
     else:
         name, colon, port_text = text.partition(":")
         rest = colon + port_text
-        bare = name[:-1] if name[-1:] == "." else name
-        if len(bare) > _abnf.MAX_NAME_LENGTH or _abnf.REG_NAME.fullmatch(name) is None:
-            return None
-        last = bare[bare.rfind(".") + 1 :]
-        if _abnf.ENDS_IN_NUMBER.fullmatch(last) and _abnf.IPV4.fullmatch(name) is None:
-            return None
+        if name[-1:].isdigit() and plain_address(name) == name and "." in name:
+            # A canonical dotted quad (what _abnf.IPV4 matches, bar 0.0.0.0, a
+            # reg-name too): the Host of a request to an address, without the regexes.
+            pass
+        else:
+            bare = name[:-1] if name[-1:] == "." else name
+            if len(bare) > _abnf.MAX_NAME_LENGTH or _abnf.REG_NAME.fullmatch(name) is None:
+                return None
+            last = bare[bare.rfind(".") + 1 :]
+            # ENDS_IN_NUMBER needs a leading digit: most names are not even tried.
+            if (
+                last[:1].isdigit()
+                and _abnf.ENDS_IN_NUMBER.fullmatch(last)
+                and _abnf.IPV4.fullmatch(name) is None
+            ):
+                return None
     if not rest:
         return name, None
     if rest[0] != ":":
