@@ -505,3 +505,66 @@ def test_limit_bounded_lines_decide_as_all_lines(
         assert bounded._replace(reason="", hops=()) == every._replace(reason="", hops=())
     else:
         assert bounded == every
+
+
+# --- ASGI decodes only the right end of a long X-Forwarded-For -----------------------------
+
+_FAR = "x" * 100 + ","  # filler left of what any walk reaches
+
+
+@pytest.mark.parametrize(
+    ("config", "tail"),
+    [
+        # The longest walk there is: MAX_HOPS trusted addresses and MAX_EMPTY_ITEMS empty
+        # items, every one as long as an item may be.
+        (
+            {"trusted": "loopback"},
+            "203.0.113.9,"
+            + ("127.0.0.1".ljust(MAX_ITEM_LENGTH - 1) + "," + " " * (MAX_ITEM_LENGTH - 1) + ",")
+            * MAX_HOPS,
+        ),
+        (
+            {"trusted": "loopback"},
+            "203.0.113.9,"
+            + (" " * (MAX_ITEM_LENGTH - 1) + ",") * (MAX_EMPTY_ITEMS + 1)
+            + ("127.0.0.1".ljust(MAX_ITEM_LENGTH - 1) + ",") * (MAX_HOPS - 1),
+        ),
+        # MAX_HOPS trusted addresses, each after an empty item.
+        ({"trusted": "loopback"}, ", ," * 1 + (" 127.0.0.1 , ," * MAX_HOPS)),
+        ({"trusted": "loopback"}, "," * MAX_EMPTY_ITEMS + (" 127.0.0.1," * (MAX_HOPS - 1))),
+        ({"trusted": "loopback", "hops": MAX_HOPS}, "203.0.113.9," + "127.0.0.1," * (MAX_HOPS - 1)),
+        ({"trusted": "loopback"}, "203.0.113.9, " + "127.0.0.1" + " " * (MAX_ITEM_LENGTH - 10)),
+        ({"trusted": "loopback"}, "203.0.113.9," + "127.0.0.1 ," * (MAX_HOPS - 1)),
+    ],
+    ids=[
+        "longest-walk",
+        "longest-walk-65-empties",
+        "max-hops-and-empties",
+        "max-empties",
+        "hops-64",
+        "padded-item",
+        "63-proxies",
+    ],
+)
+def test_limit_asgi_long_for_decides_as_the_whole_value(config: dict[str, Any], tail: str) -> None:
+    """The ASGI adapter decodes only ``MAX_FOR_READ`` characters of a longer
+    X-Forwarded-For; the walks at their longest decide exactly as on the whole value."""
+    from trustproxy._lists import MAX_FOR_READ
+
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["trustproxy.resolution"])
+
+    middleware = ASGIMiddleware(app, **config)
+    for filler in (0, 1, 200):
+        value = _FAR * filler + tail.rstrip(",")
+        assert len(value) > MAX_FOR_READ or filler < 200
+        scope = builders.scope("127.0.0.1", [("X-Forwarded-For", value)])
+        coroutine = middleware(scope, None, None)
+        with pytest.raises(StopIteration):
+            coroutine.send(None)
+        expected = Resolver(**config).resolve(
+            "127.0.0.1", [("X-Forwarded-For", value)], host="app.example", port=80
+        )
+        assert seen[-1] == expected  # decision, reason and the hop trail

@@ -160,9 +160,10 @@ def _check_prefix(text: str) -> Optional[str]:
         decoded = text
     # RFC 3986 §3.3 / §5.2.4: "." and ".." segments are resolved away by clients, so
     # "/app/.." would climb out of the prefix.  Refused, encoded or not.
-    for segment in decoded.split("/"):
-        if segment in (".", ".."):
-            return None
+    if "/." in decoded:  # a "." or ".." segment starts so (the prefix starts with "/")
+        for segment in decoded.split("/"):
+            if segment in (".", ".."):
+                return None
     return text.rstrip("/") if len(text) > 1 else ""
 
 
@@ -229,6 +230,7 @@ def check_values(
     new_port = port
     host_given = False
     host_port_value: Optional[int] = None
+    split: Optional[tuple[str, Optional[int]]] = None
     if forwarded_host is not None:
         split = host_port(forwarded_host)
         if split is None:
@@ -248,7 +250,8 @@ def check_values(
         # that is valid.  The request's own Host was never checked, and rebuilding one
         # such as "x@evil.example" or "[::1" would write a forged or broken Host
         # ("x@evil.example:443", "[::443") that no client sent: then only the port changes.
-        split = host_port(new_host) if new_host else None
+        if not host_given:  # the forwarded Host was split above
+            split = host_port(new_host) if new_host else None
         if split is not None:
             new_host = f"{split[0]}:{port_value}"
         new_port = port_value
