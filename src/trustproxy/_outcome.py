@@ -49,14 +49,21 @@ _new = tuple.__new__
 
 def changes(result: Resolution, host: Optional[str], port: Optional[int], prefix: str) -> Changes:
     """What to write for ``result``, given the request's own Host, server port and prefix
-    (as they were handed to the resolver)."""
+    (as they were handed to the resolver).  A resolution that applied none of ``proto``,
+    ``host`` and ``port`` has the request's own Host and port (``check_values``)."""
     # Positional reads of the resolution's stored decision (see _result.Resolution):
     # this runs for every request, and each property read is a Python-level call.
     _, client, client_port, scheme, new_host, new_port, new_prefix, applied = result[:8]
     if not applied:
         return NOTHING
-    if applied == _FOR:  # the usual outcome: only the client changes
-        return _new(Changes, (client, client_port, None, None, None, None, "", ()))
+    if applied in _USUAL:
+        # The usual outcomes (one proxy, default fields): no prefix to work out.
+        return _new(
+            Changes,
+            (client, client_port, None if len(applied) == 1 else scheme,
+             None if new_host == host else new_host,
+             None if new_port == port else new_port, None, "", ()),
+        )  # fmt: skip
     if "for" not in applied:
         client = client_port = None
     added = ""
@@ -74,3 +81,5 @@ def changes(result: Resolution, host: Optional[str], port: Optional[int], prefix
 
 
 _FOR = ("for",)
+_FOR_PROTO = ("for", "proto")
+_USUAL = (_FOR, _FOR_PROTO)
