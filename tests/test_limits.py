@@ -295,8 +295,8 @@ def test_limit_asgi_keeps_no_long_client_bytes() -> None:
     short = {
         "type": "http",
         "client": ("127.0.0.1", 1),
-        # Two items: a lone one is decided without the checked-values memo.
-        "headers": [(b"x-forwarded-for", b"1.2.3.4, 127.0.0.2")],
+        # A list of protos: a lone one is decided without the checked-values memo.
+        "headers": [(b"x-forwarded-for", b"1.2.3.4"), (b"x-forwarded-proto", b"http, https")],
     }
     coroutine = middleware(short, None, None)
     with pytest.raises(StopIteration):

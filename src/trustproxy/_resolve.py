@@ -50,7 +50,17 @@ __all__ = [
 _LIMITS = tuple(ITEM_LIMITS[field] for field in FIELDS)
 
 _FOR = ("for",)
+_PROTO = ("proto",)
 _FOR_PROTO = ("for", "proto")
+
+
+def _lone_scheme(proto: str) -> Optional[str]:
+    """The scheme a one-item X-Forwarded-Proto names, or ``None`` (a list, or not one
+    :func:`~trustproxy._values.valid_scheme` maps without lower-casing)."""
+    if len(proto) > MAX_ITEM_LENGTH or "," in proto:
+        return None
+    return _SCHEMES.get(proto.strip(" \t"))
+
 
 K = TypeVar("K")
 
@@ -248,67 +258,55 @@ class Resolver:
         if not self._lean:
             return self._compute(peer, values, scheme, host, port, prefix)
         value = values[0]
+        text: Optional[str] = None
+        client_port: Optional[int] = None
+        k = 1
         if (
             self._one_hop
+            and self._apply_for
             and value
             and len(value) <= MAX_ITEM_LENGTH
             and "," not in value
-            and self._apply_for
         ):
             # The shape almost every request has: one proxy wrote one X-Forwarded-For
             # item.  It is the client whether trusted or not (the leftmost item; hops is
             # None or 1), so no trust lookup and no Address: decide_x_forwarded's
             # one-item rule with plain_address, which agrees with parse_node or defers.
             text = plain_address(value.strip(" \t"))
-            if text is not None:
-                if self._proto_only:
-                    proto = values[1]
-                    if proto is None:
-                        return _new(
-                            Resolution,
-                            (APPLIED, text, None, scheme, host, port, prefix, _FOR, (),
-                             [self._explain, inputs]),
-                        )  # fmt: skip
-                    if len(proto) <= MAX_ITEM_LENGTH and "," not in proto:
-                        # check_values' rule for a lone proto: the scheme's default
-                        # port when the scheme changes; an invalid one is recorded there.
-                        new_scheme = _SCHEMES.get(proto.strip(" \t"))
-                        if new_scheme == scheme:
-                            return _new(
-                                Resolution,
-                                (APPLIED, text, None, scheme, host, port, prefix, _FOR, (),
-                                 [self._explain, inputs]),
-                            )  # fmt: skip
-                        if new_scheme is not None:
-                            return _new(
-                                Resolution,
-                                (APPLIED, text, None, new_scheme, host,
-                                 DEFAULT_PORTS[new_scheme], prefix, _FOR_PROTO, (),
-                                 [self._explain, inputs]),
-                            )  # fmt: skip
-                checked = self._checked(1, values, scheme, host, port, prefix)
+        if text is None:
+            k, client = decide_x_forwarded(value, self._trusted_by, self._limit, self.policy.hops)
+            if k < 0:
+                # Unresolved: nothing changes, so the decision needs no more than that.
+                return self._unresolved_lazily(peer_hop, inputs)
+            if client is not None and self._apply_for:
+                text, client_port = client.text, client.port
+        applied: tuple[str, ...] = _FOR
+        if text is None:
+            text, applied = peer_hop.address, ()
+        if self._proto_only:
+            # check_values' rule for a lone proto, which every hop k reads: the scheme's
+            # default port when the scheme changes.  Anything else (an invalid proto, to
+            # be recorded; a list) is left to _checked.
+            proto = values[1]
+            new_scheme = scheme if proto is None else _lone_scheme(proto)
+            if new_scheme == scheme:
                 return _new(
                     Resolution,
-                    (APPLIED, text, None, checked.scheme, checked.host, checked.port,
-                     checked.prefix, ("for", *checked.applied), checked.ignored,
+                    (APPLIED, text, client_port, scheme, host, port, prefix, applied, (),
                      [self._explain, inputs]),
                 )  # fmt: skip
-        k, client = decide_x_forwarded(value, self._trusted_by, self._limit, self.policy.hops)
-        if k < 0:
-            # Unresolved: nothing changes, so the decision needs no more than that.
-            return self._unresolved_lazily(peer_hop, inputs)
+            if new_scheme is not None:
+                return _new(
+                    Resolution,
+                    (APPLIED, text, client_port, new_scheme, host, DEFAULT_PORTS[new_scheme],
+                     prefix, _FOR_PROTO if applied else _PROTO, (), [self._explain, inputs]),
+                )  # fmt: skip
         checked = self._checked(k, values, scheme, host, port, prefix)
-        applied = checked.applied
-        address_text: Optional[str]
-        if client is not None and self._apply_for:
-            address_text, client_port = client.text, client.port
-            applied = ("for", *applied)
-        else:
-            address_text, client_port = peer_hop.address, None
         return _new(
             Resolution,
-            (APPLIED, address_text, client_port, checked.scheme, checked.host, checked.port,
-             checked.prefix, applied, checked.ignored, [self._explain, inputs]),
+            (APPLIED, text, client_port, checked.scheme, checked.host, checked.port,
+             checked.prefix, applied + checked.applied if applied else checked.applied,
+             checked.ignored, [self._explain, inputs]),
         )  # fmt: skip
 
     def _unresolved_lazily(self, peer_hop: Hop, inputs: _Inputs) -> Resolution:
