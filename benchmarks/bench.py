@@ -202,11 +202,11 @@ def memos_off(middleware: Any) -> Any:
 
     trustproxy has no switch for this today, so it is done from here, the least invasive
     way: the memos the code already skips when they are ``None`` (the path it takes when
-    ``trusted`` holds a callable) are set to ``None`` — the adapter's outcome memo
-    (``WSGIMiddleware._plans`` / ``ASGIMiddleware._memo``), the resolver's ``_memo`` and
+    ``trusted`` holds a callable) are set to ``None`` — the resolver's ``_memo`` and
     the trust policy's hop cache ``_cache``; the resolver's always-on ``_checked_memo``
     becomes a :class:`Forgetful` dict; the process-wide parse caches are swapped by
-    :class:`ModuleMemosOff` while the contender runs.  Not switched off: the ASGI
+    :class:`ModuleMemosOff` while the contender runs.  The adapters keep no outcome
+    memo (there is none to switch off).  Not switched off: the ASGI
     adapter's ``_plain`` set of header *names* that are not forwarding headers (it holds
     nothing about a request's values).
 
@@ -219,10 +219,6 @@ def memos_off(middleware: Any) -> Any:
         (resolver, "_checked_memo", Forgetful()),
         (resolver.policy, "_cache", None),
     ]
-    adapter = [name for name in ("_plans", "_memo") if hasattr(middleware, name)]
-    if len(adapter) != 1:
-        raise RuntimeError(f"{type(middleware).__name__}: no single adapter memo to switch off")
-    places.append((middleware, adapter[0], None))
     for owner, name, off in places:
         if not hasattr(owner, name):
             raise RuntimeError(

@@ -256,6 +256,15 @@ def test_limit_forwarded_empty_elements(empty: int, filler: str) -> None:
     assert len(value.calls) <= MAX_EMPTY_ITEMS + 2
 
 
+def assert_keeps_no_long_text(middleware: Any) -> None:
+    """No container held by the adapter keeps client text longer than a memo key may."""
+    for name, held in vars(middleware).items():
+        if isinstance(held, (dict, set, list)):
+            parts = [*held, *(held.values() if isinstance(held, dict) else ())]
+            long = [p for p in parts if isinstance(p, (str, bytes)) and len(p) > MEMO_KEY_LENGTH]
+            assert not long, f"{name} keeps {len(long)} long client values"
+
+
 def test_limit_asgi_keeps_no_long_client_bytes() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         return None
@@ -277,7 +286,7 @@ def test_limit_asgi_keeps_no_long_client_bytes() -> None:
             with pytest.raises(StopIteration):
                 coroutine.send(None)
     # The adapter keeps no outcome memo; the resolver's memos keep no long text.
-    assert middleware._memo is None
+    assert_keeps_no_long_text(middleware)
     memo = middleware.resolver._checked_memo
     kept = [part for key in memo for part in key[1] if isinstance(part, str)]
     assert all(len(part) <= MEMO_KEY_LENGTH for part in kept)
@@ -286,7 +295,8 @@ def test_limit_asgi_keeps_no_long_client_bytes() -> None:
     short = {
         "type": "http",
         "client": ("127.0.0.1", 1),
-        "headers": [(b"x-forwarded-for", b"1.2.3.4")],
+        # A list of protos: a lone one is decided without the checked-values memo.
+        "headers": [(b"x-forwarded-for", b"1.2.3.4"), (b"x-forwarded-proto", b"http, https")],
     }
     coroutine = middleware(short, None, None)
     with pytest.raises(StopIteration):
@@ -305,7 +315,7 @@ def test_limit_wsgi_plans_keep_no_long_client_text() -> None:
             environ = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": long, "HTTP_HOST": long}
             middleware(environ, lambda *a: None)
     # The adapter keeps no outcome memo; the checked-values memo keeps no long text.
-    assert middleware._plans is None
+    assert_keeps_no_long_text(middleware)
     memo = middleware.resolver._checked_memo
     assert memo == {}
     middleware({"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": CLIENT}, lambda *a: None)
@@ -495,3 +505,66 @@ def test_limit_bounded_lines_decide_as_all_lines(
         assert bounded._replace(reason="", hops=()) == every._replace(reason="", hops=())
     else:
         assert bounded == every
+
+
+# --- ASGI decodes only the right end of a long X-Forwarded-For -----------------------------
+
+_FAR = "x" * 100 + ","  # filler left of what any walk reaches
+
+
+@pytest.mark.parametrize(
+    ("config", "tail"),
+    [
+        # The longest walk there is: MAX_HOPS trusted addresses and MAX_EMPTY_ITEMS empty
+        # items, every one as long as an item may be.
+        (
+            {"trusted": "loopback"},
+            "203.0.113.9,"
+            + ("127.0.0.1".ljust(MAX_ITEM_LENGTH - 1) + "," + " " * (MAX_ITEM_LENGTH - 1) + ",")
+            * MAX_HOPS,
+        ),
+        (
+            {"trusted": "loopback"},
+            "203.0.113.9,"
+            + (" " * (MAX_ITEM_LENGTH - 1) + ",") * (MAX_EMPTY_ITEMS + 1)
+            + ("127.0.0.1".ljust(MAX_ITEM_LENGTH - 1) + ",") * (MAX_HOPS - 1),
+        ),
+        # MAX_HOPS trusted addresses, each after an empty item.
+        ({"trusted": "loopback"}, ", ," * 1 + (" 127.0.0.1 , ," * MAX_HOPS)),
+        ({"trusted": "loopback"}, "," * MAX_EMPTY_ITEMS + (" 127.0.0.1," * (MAX_HOPS - 1))),
+        ({"trusted": "loopback", "hops": MAX_HOPS}, "203.0.113.9," + "127.0.0.1," * (MAX_HOPS - 1)),
+        ({"trusted": "loopback"}, "203.0.113.9, " + "127.0.0.1" + " " * (MAX_ITEM_LENGTH - 10)),
+        ({"trusted": "loopback"}, "203.0.113.9," + "127.0.0.1 ," * (MAX_HOPS - 1)),
+    ],
+    ids=[
+        "longest-walk",
+        "longest-walk-65-empties",
+        "max-hops-and-empties",
+        "max-empties",
+        "hops-64",
+        "padded-item",
+        "63-proxies",
+    ],
+)
+def test_limit_asgi_long_for_decides_as_the_whole_value(config: dict[str, Any], tail: str) -> None:
+    """The ASGI adapter decodes only ``MAX_FOR_READ`` characters of a longer
+    X-Forwarded-For; the walks at their longest decide exactly as on the whole value."""
+    from trustproxy._lists import MAX_FOR_READ
+
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["trustproxy.resolution"])
+
+    middleware = ASGIMiddleware(app, **config)
+    for filler in (0, 1, 200):
+        value = _FAR * filler + tail.rstrip(",")
+        assert len(value) > MAX_FOR_READ or filler < 200
+        scope = builders.scope("127.0.0.1", [("X-Forwarded-For", value)])
+        coroutine = middleware(scope, None, None)
+        with pytest.raises(StopIteration):
+            coroutine.send(None)
+        expected = Resolver(**config).resolve(
+            "127.0.0.1", [("X-Forwarded-For", value)], host="app.example", port=80
+        )
+        assert seen[-1] == expected  # decision, reason and the hop trail

@@ -10,7 +10,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any, Optional, Union
 
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 import builders
@@ -397,3 +397,64 @@ def test_items_prepended_by_the_client_never_change_the_result(
     for env in (honest_env, forged_env):
         del env["HTTP_X_FORWARDED_FOR"]
     assert forged_env == honest_env
+
+
+# -- the decision path's shortcuts agree with the full walk ------------------------------
+
+node_text = st.one_of(
+    header_text,
+    st.sampled_from(GOOD["X-Forwarded-For"]),
+    st.ip_addresses().map(str),
+    st.ip_addresses(v=6).map(lambda a: str(a).upper()),
+    st.ip_addresses(v=6).map(lambda a: a.exploded),
+)
+
+
+@settings(max_examples=500)
+@given(text=node_text)
+def test_plain_address_agrees_with_parse_node(text: str) -> None:
+    """``plain_address`` either defers (``None``) or gives ``parse_node``'s text, no port."""
+    from trustproxy._address import plain_address
+
+    plain = plain_address(text)
+    if plain is not None:
+        parsed = parse_node(text)
+        assert parsed is not None and (parsed.text, parsed.port) == (plain, None)
+
+
+@settings(max_examples=300)
+# The common shape, each way the one-item shortcut can end (new scheme, same scheme,
+# no proto, a proto it defers on), so a derandomized run cannot miss them.
+@example({"trusted": "loopback"}, "127.0.0.1", REQUESTS[0], "203.0.113.5", "https")
+@example({"trusted": "loopback"}, "127.0.0.1", REQUESTS[1], "2001:DB8::1", "https")
+@example({"trusted": "loopback"}, "::1", REQUESTS[2], " 203.0.113.5 ", None)
+@example({"trusted": "loopback"}, "127.0.0.1", REQUESTS[0], "203.0.113.5", "HTTPS")
+@example({"trusted": "loopback", "hops": 1}, "127.0.0.1", REQUESTS[3], "127.0.0.5", "ftp")
+@given(
+    config=st.sampled_from(
+        [*CONFIGS, *({**c, "fields": ALL_FIELDS} for c in CONFIGS), {"fields": "for"}]
+    ),
+    peer=st.sampled_from(PEERS),
+    request=st.sampled_from(REQUESTS),
+    forwarded_for=st.one_of(st.none(), node_text, header_value("X-Forwarded-For")),
+    proto=st.one_of(
+        st.none(), header_value("X-Forwarded-Proto"), st.sampled_from(GOOD["X-Forwarded-Proto"])
+    ),
+)
+def test_lean_decision_is_the_full_walks(
+    config: dict[str, Any],
+    peer: Optional[str],
+    request: tuple[str, Optional[str], Optional[str], str],
+    forwarded_for: Optional[str],
+    proto: Optional[str],
+) -> None:
+    """``Resolver.decide`` (the lean path and its one-item shortcut) decides exactly what
+    the full walk does: every stored field, and the explanation read back."""
+    resolver = trustproxy.Resolver(**config)
+    scheme, host, port_text, prefix = request
+    port = int(port_text) if port_text else None
+    values = (forwarded_for, proto, None, None, None)
+    lean = resolver.decide(peer, values, scheme, host, port, prefix)
+    full = resolver._compute(peer, values, scheme, host, port, prefix)
+    assert tuple(lean[:9]) == tuple(full[:9])
+    assert lean == full

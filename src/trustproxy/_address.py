@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, Optional
 from . import _abnf
 from ._memo import CACHE_SIZE, remember
 
-__all__ = ["Address", "parse_address", "parse_node", "parse_port"]
+__all__ = ["Address", "parse_address", "parse_node", "parse_port", "plain_address"]
 
 # The longest node worth reading: "[" + 45-character IPv6 + "%" + zone + "]:65535".
 MAX_NODE_LENGTH = 100
@@ -54,7 +54,9 @@ MISSING: Any = object()
 
 def parse_port(text: str) -> Optional[int]:
     """``"443"`` -> 443; anything that is not 1-65535 in 1-5 ASCII digits -> None."""
-    if _abnf.PORT_DIGITS.fullmatch(text) is None:
+    # _abnf.PORT_DIGITS (1-5 ASCII digits) without the regex: str.isdigit alone would
+    # take other scripts' digits, isascii rules them out.
+    if not (0 < len(text) <= 5 and text.isascii() and text.isdigit()):
         return None
     port = int(text)
     return port if 0 < port < 65536 else None
@@ -140,6 +142,41 @@ def _parse(text: str) -> Optional[Address]:
         return _new(Address, (v4[0], port, 4, v4[1]))
     v6 = _ipv6(text)  # a bare IPv6 address cannot carry a port
     return None if v6 is None else _new(Address, (v6[0], None, v6[1], v6[2]))
+
+
+_ZERO4 = bytes(4)
+_ZERO6 = bytes(16)
+
+
+def plain_address(text: str) -> Optional[str]:
+    """The canonical text of ``text`` when it is a bare IPv4 or IPv6 address that
+    :func:`parse_node` reads without a port; ``None`` means "ask :func:`parse_node`".
+
+    The decision path's shortcut for the node a proxy writes almost always
+    (``$remote_addr``): no cache, no :class:`Address`.  Whatever the full parser treats
+    specially — a port, brackets, a zone id, a dotted (IPv4-mapped or -embedded) IPv6,
+    the unspecified address — is left to it, so when this gives a text ``parse_node``
+    gives the same text (tested in ``tests/test_properties.py``).
+    """
+    if ":" in text:
+        if "." in text or "%" in text or "[" in text:
+            return None
+        try:
+            packed = inet_pton(AF_INET6, text)
+        except (OSError, ValueError):
+            return None
+        if packed[:12] == _MAPPED_PREFIX or packed == _ZERO6:
+            return None
+        canonical = inet_ntop(AF_INET6, packed)
+        return None if "." in canonical else canonical
+    try:
+        packed = inet_pton(AF_INET, text)
+    except (OSError, ValueError):
+        return None
+    # Canonical dotted quad only (see _ipv4); 0.0.0.0 is never a client.
+    if packed == _ZERO4 or inet_ntop(AF_INET, packed) != text:
+        return None
+    return text
 
 
 def parse_node(text: str) -> Optional[Address]:

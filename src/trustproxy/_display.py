@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._lists import MAX_ITEM_LENGTH
+from ._lists import MAX_ITEM_LENGTH, item_left_of
 
 __all__ = ["MAX_SHOWN", "items_from_right", "shorten", "visible"]
 
@@ -74,20 +74,19 @@ def items_from_right(
             if steps <= 0:
                 return items, False
             steps -= 1
-            window = end - limit if end > limit else 0
-            start = value.rfind(",", window, end)
-            cut = start < 0 and window > 0
-            while start < 0 and window > 0:
-                # An over-long item: look for its start one more window to the left.
-                if steps <= 0:
-                    return items, False
-                steps -= 1
-                right, window = window, (window - limit if window > limit else 0)
-                start = value.rfind(",", window, right)
-            if cut:
+            # The one scanner (_lists.item_left_of) reads each item; only an item too
+            # long for it is followed further here, to show where it starts.
+            item, start = item_left_of(value, end, limit)
+            if item is None:
+                window = end - limit
+                while start < 0 and window > 0:
+                    # An over-long item: look for its start one more window to the left.
+                    if steps <= 0:
+                        return items, False
+                    steps -= 1
+                    right, window = window, (window - limit if window > limit else 0)
+                    start = value.rfind(",", window, right)
                 item = value[start + 1 : start + 1 + limit].strip(" \t") + "…"
-            else:
-                item = value[start + 1 : end].strip(" \t")
             if item:
                 items.append(item)
             end = start

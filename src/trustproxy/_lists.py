@@ -26,6 +26,7 @@ from ._status import MAX_HOPS
 
 __all__ = [
     "MAX_EMPTY_ITEMS",
+    "MAX_FOR_READ",
     "MAX_ITEM_LENGTH",
     "MAX_LINES",
     "TOO_LONG",
@@ -50,6 +51,13 @@ MAX_EMPTY_ITEMS = 64
 #: a line further left: leaving them out changes no decision, while joining a client's
 #: 40,000 lines (RFC 9110 §5.3) would cost time for nothing.
 MAX_LINES = MAX_HOPS + MAX_EMPTY_ITEMS + 1
+
+#: The most characters of an X-Forwarded-For value, counted from its right end, that any
+#: walk reads: at most ``MAX_HOPS`` addresses and ``MAX_EMPTY_ITEMS + 1`` empty items,
+#: each step at most ``MAX_ITEM_LENGTH`` characters, and one item more to spare.  An
+#: adapter that must decode a longer value (ASGI headers are bytes) decodes only this
+#: much of its right end: the walk takes the same steps on it.
+MAX_FOR_READ = (MAX_LINES + 1) * (MAX_ITEM_LENGTH + 1)
 
 #: Returned in place of an item longer than :data:`MAX_ITEM_LENGTH`.
 TOO_LONG = "\x00too-long"

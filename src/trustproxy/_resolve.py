@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Callable, Optional, TypeVar, Union
 
-from ._address import MISSING
+from ._address import MISSING, plain_address
 from ._config import (
     BOTH,
     DEFAULT_HEADERS,
@@ -26,15 +26,12 @@ from ._config import (
     options_from,
 )
 from ._families import resolve_both, resolve_forwarded
-from ._lists import (
-    MAX_LINES,
-    nth_from_right,
-)
+from ._lists import MAX_ITEM_LENGTH, MAX_LINES, nth_from_right
 from ._memo import MEMO_KEY_LENGTH, key_length, remember
 from ._result import Details, Resolution, applied, finish, unresolved
 from ._status import APPLIED, CONFLICT, MAX_HOPS, UNRESOLVED, UNTRUSTED_PEER, UNVERIFIED_PEER
 from ._tenant import matches
-from ._values import FIELDS, ITEM_LIMITS, Checked, check_values
+from ._values import _SCHEMES, DEFAULT_PORTS, FIELDS, ITEM_LIMITS, Checked, check_values
 from ._walk import decide_x_forwarded, walk_single, walk_x_forwarded
 from .trust import Hop, TrustSpec
 
@@ -53,6 +50,19 @@ __all__ = [
 
 # Per-field item limits, in field order (see _values.ITEM_LIMITS).
 _LIMITS = tuple(ITEM_LIMITS[field] for field in FIELDS)
+
+_FOR = ("for",)
+_PROTO = ("proto",)
+_FOR_PROTO = ("for", "proto")
+
+
+def _lone_scheme(proto: str) -> Optional[str]:
+    """The scheme a one-item X-Forwarded-Proto names, or ``None`` (a list, or not one
+    :func:`~trustproxy._values.valid_scheme` maps without lower-casing)."""
+    if len(proto) > MAX_ITEM_LENGTH or "," in proto:
+        return None
+    return _SCHEMES.get(proto.strip(" \t"))
+
 
 K = TypeVar("K")
 
@@ -149,6 +159,14 @@ class Resolver:
         # fixed: its explanation is recomputed on first read and must come out the same.
         self._lean = self.family == "x-forwarded" and self.policy.cacheable
         self._trusted_by = self.policy.trusted_by
+        # The one-item shortcut in decide: hops None or 1 make a lone X-Forwarded-For
+        # item the client without asking whom it is trusted by.
+        self._one_hop = self.policy.hops is None or self.policy.hops == 1
+        self._proto_only = self._value_positions == (1,)
+        self._peer = self.policy.peer
+        # Bound once: a lean resolution keeps the explanation's recipe, and binding the
+        # method per request is an allocation.
+        self._explain = self._details
 
     def __repr__(self) -> str:
         return (
@@ -249,7 +267,7 @@ class Resolver:
         first read.  Other header families, and policies with a callable entry (whose
         answers may change), take the full walk now.
         """
-        peer_hop = self.policy.peer(peer)
+        peer_hop = self._peer(peer)
         if self.required:
             # Tenant binding: the secret values are checked here and go no further (no
             # resolution or explanation holds them; only resolve()'s in-memory memo key).
@@ -263,26 +281,60 @@ class Resolver:
             return _new(
                 Resolution,
                 (UNTRUSTED_PEER, peer_hop.address, None, scheme, host, port, prefix, (), (),
-                 [self._details, inputs]),
+                 [self._explain, inputs]),
             )  # fmt: skip
         if not self._lean:
             return self._compute(peer, values, scheme, host, port, prefix)
-        k, client = decide_x_forwarded(values[0], self._trusted_by, self._limit, self.policy.hops)
-        if k < 0:
-            # Unresolved: nothing changes, so the decision needs no more than that.
-            return self._unresolved_lazily(peer_hop, inputs)
+        value = values[0]
+        text: Optional[str] = None
+        client_port: Optional[int] = None
+        k = 1
+        if (
+            self._one_hop
+            and self._apply_for
+            and value
+            and len(value) <= MAX_ITEM_LENGTH
+            and "," not in value
+        ):
+            # The shape almost every request has: one proxy wrote one X-Forwarded-For
+            # item.  It is the client whether trusted or not (the leftmost item; hops is
+            # None or 1), so no trust lookup and no Address: decide_x_forwarded's
+            # one-item rule with plain_address, which agrees with parse_node or defers.
+            text = plain_address(value.strip(" \t"))
+        if text is None:
+            k, client = decide_x_forwarded(value, self._trusted_by, self._limit, self.policy.hops)
+            if k < 0:
+                # Unresolved: nothing changes, so the decision needs no more than that.
+                return self._unresolved_lazily(peer_hop, inputs)
+            if client is not None and self._apply_for:
+                text, client_port = client.text, client.port
+        applied: tuple[str, ...] = _FOR
+        if text is None:
+            text, applied = peer_hop.address, ()
+        if self._proto_only:
+            # check_values' rule for a lone proto, which every hop k reads: the scheme's
+            # default port when the scheme changes.  Anything else (an invalid proto, to
+            # be recorded; a list) is left to _checked.
+            proto = values[1]
+            new_scheme = scheme if proto is None else _lone_scheme(proto)
+            if new_scheme == scheme:
+                return _new(
+                    Resolution,
+                    (APPLIED, text, client_port, scheme, host, port, prefix, applied, (),
+                     [self._explain, inputs]),
+                )  # fmt: skip
+            if new_scheme is not None:
+                return _new(
+                    Resolution,
+                    (APPLIED, text, client_port, new_scheme, host, DEFAULT_PORTS[new_scheme],
+                     prefix, _FOR_PROTO if applied else _PROTO, (), [self._explain, inputs]),
+                )  # fmt: skip
         checked = self._checked(k, values, scheme, host, port, prefix)
-        applied = checked.applied
-        address_text: Optional[str]
-        if client is not None and self._apply_for:
-            address_text, client_port = client.text, client.port
-            applied = ("for", *applied)
-        else:
-            address_text, client_port = peer_hop.address, None
         return _new(
             Resolution,
-            (APPLIED, address_text, client_port, checked.scheme, checked.host, checked.port,
-             checked.prefix, applied, checked.ignored, [self._details, inputs]),
+            (APPLIED, text, client_port, checked.scheme, checked.host, checked.port,
+             checked.prefix, applied + checked.applied if applied else checked.applied,
+             checked.ignored, [self._explain, inputs]),
         )  # fmt: skip
 
     def _verify(
@@ -325,7 +377,7 @@ class Resolver:
         return _new(
             Resolution,
             (UNRESOLVED, peer_hop.address, None, scheme, host, port, prefix, (), (),
-             [self._details, inputs]),
+             [self._explain, inputs]),
         )  # fmt: skip
 
     def _details(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 from . import _abnf
-from ._address import MISSING, parse_node, parse_port
+from ._address import MISSING, parse_node, parse_port, plain_address
 from ._lists import MAX_ITEM_LENGTH
 from ._memo import CACHE_SIZE, remember
 
@@ -84,12 +84,22 @@ def _check_host(text: str) -> Optional[tuple[str, Optional[int]]]:
     else:
         name, colon, port_text = text.partition(":")
         rest = colon + port_text
-        bare = name[:-1] if name[-1:] == "." else name
-        if len(bare) > _abnf.MAX_NAME_LENGTH or _abnf.REG_NAME.fullmatch(name) is None:
-            return None
-        last = bare[bare.rfind(".") + 1 :]
-        if _abnf.ENDS_IN_NUMBER.fullmatch(last) and _abnf.IPV4.fullmatch(name) is None:
-            return None
+        if name[-1:].isdigit() and plain_address(name) == name and "." in name:
+            # A canonical dotted quad (what _abnf.IPV4 matches, bar 0.0.0.0, a
+            # reg-name too): the Host of a request to an address, without the regexes.
+            pass
+        else:
+            bare = name[:-1] if name[-1:] == "." else name
+            if len(bare) > _abnf.MAX_NAME_LENGTH or _abnf.REG_NAME.fullmatch(name) is None:
+                return None
+            last = bare[bare.rfind(".") + 1 :]
+            # ENDS_IN_NUMBER needs a leading digit: most names are not even tried.
+            if (
+                last[:1].isdigit()
+                and _abnf.ENDS_IN_NUMBER.fullmatch(last)
+                and _abnf.IPV4.fullmatch(name) is None
+            ):
+                return None
     if not rest:
         return name, None
     if rest[0] != ":":
@@ -150,9 +160,10 @@ def _check_prefix(text: str) -> Optional[str]:
         decoded = text
     # RFC 3986 §3.3 / §5.2.4: "." and ".." segments are resolved away by clients, so
     # "/app/.." would climb out of the prefix.  Refused, encoded or not.
-    for segment in decoded.split("/"):
-        if segment in (".", ".."):
-            return None
+    if "/." in decoded:  # a "." or ".." segment starts so (the prefix starts with "/")
+        for segment in decoded.split("/"):
+            if segment in (".", ".."):
+                return None
     return text.rstrip("/") if len(text) > 1 else ""
 
 
@@ -219,6 +230,7 @@ def check_values(
     new_port = port
     host_given = False
     host_port_value: Optional[int] = None
+    split: Optional[tuple[str, Optional[int]]] = None
     if forwarded_host is not None:
         split = host_port(forwarded_host)
         if split is None:
@@ -238,7 +250,8 @@ def check_values(
         # that is valid.  The request's own Host was never checked, and rebuilding one
         # such as "x@evil.example" or "[::1" would write a forged or broken Host
         # ("x@evil.example:443", "[::443") that no client sent: then only the port changes.
-        split = host_port(new_host) if new_host else None
+        if not host_given:  # the forwarded Host was split above
+            split = host_port(new_host) if new_host else None
         if split is not None:
             new_host = f"{split[0]}:{port_value}"
         new_port = port_value

@@ -63,7 +63,8 @@ from typing import Any, Callable, NoReturn, Optional, Union
 from ._checks import check_app, refuse_keywords
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
 from ._hints import Watch
-from ._lists import MAX_LINES
+from ._lists import MAX_FOR_READ, MAX_LINES
+from ._outcome import changes
 from ._resolve import (
     APPLIED,
     CONFLICT,
@@ -165,12 +166,11 @@ class ASGIMiddleware:
         self._index = {name.encode("latin-1"): i for i, name in enumerate(names)}
         self._index[b"host"] = -1
         self._width = len(names)
+        #: Where X-Forwarded-For is in the values, when a cut value walks the same.
+        self._for_position = 0 if self.resolver.family == "x-forwarded" else None
         # Header names seen that are already lower case and not ours: skipped with one
         # set probe.  A bounded cache of names, not of anything about a request.
         self._plain: set[bytes] = set()
-        # No outcome memo (see rewrite).  The name stays, always None, because
-        # benchmarks/bench.py's memos_off() looks for one adapter memo to switch off.
-        self._memo: None = None
         # Positions of the headers whose presence means there is work to do.
         triggers = self.resolver.trigger_names
         self._triggers = tuple(i for i, name in enumerate(names) if name in triggers)
@@ -236,6 +236,13 @@ class ASGIMiddleware:
             root_path = scope.get("root_path", "")
         peer = client[0] if client else None
         kind_ws = scope["type"] == "websocket"
+        tail = self._for_position
+        if tail is not None:
+            long = found[tail]
+            if long is not None and len(long) > MAX_FOR_READ:
+                # Only the right end a walk can reach is decoded (see MAX_FOR_READ): a
+                # 90 KB header costs no more to decode than its last 17 KB.
+                found[tail] = long[-MAX_FOR_READ:]
         values = tuple([None if value is None else value.decode("latin-1") for value in found])
         scheme = scheme or ("ws" if kind_ws else "http")
         root_path = root_path or ""
@@ -249,7 +256,8 @@ class ASGIMiddleware:
         watch = self._watch
         if watch.left:  # the first forwarded requests only (see _hints)
             watch.see(result, values, scope)
-        if result.status != APPLIED or result.ignored:
+        # Positional reads (status, ignored; see _result.Resolution): per request.
+        if result[0] != APPLIED or result[8]:
             note(result, values)
         # The server's scope is never edited, so it *is* the record of the originals.
         new = {**scope}
@@ -258,12 +266,30 @@ class ASGIMiddleware:
             new["headers"] = drop_lines(scope["headers"], self._hidden)
             new[ORIGINAL_KEY] = {**scope, "headers": new["headers"]}
         new[RESOLUTION_KEY] = result
-        applied = result.applied
-        if applied:
-            if "for" in applied:
-                new["client"] = (result.client, result.client_port or 0)
-            if len(applied) > 1 or applied[0] != "for":
-                _apply(new, result, kind_ws, host, port, root_path, server)
+        if not result[7]:  # nothing applied
+            return new
+        client, client_port, new_scheme, new_host, new_port, prefix, added, _ = changes(
+            result, host, port, root_path
+        )
+        if client is not None:
+            new["client"] = (client, client_port or 0)
+        if new_scheme is not None:
+            new["scheme"] = _TO_WS[new_scheme] if kind_ws else new_scheme
+        if new_host is not None:
+            host_line = new_host.encode("latin-1")
+            headers = [line for line in new["headers"] if line[0].lower() != b"host"]
+            headers.insert(0, (b"host", host_line))
+            new["headers"] = headers
+        if new_host is not None or new_port is not None:
+            _server(new, result, server)
+        if prefix is not None:
+            new["root_path"] = prefix
+            path = new.get("path")
+            if path is not None:
+                new["path"] = added + path
+            raw_path = new.get("raw_path")
+            if raw_path is not None:
+                new["raw_path"] = added.encode("latin-1") + raw_path
         return new
 
     def _scan(self, scope: Scope) -> tuple[Optional[list[Optional[bytes]]], Optional[bytes]]:
@@ -336,44 +362,17 @@ class ASGIMiddleware:
             found[position] = b",".join(kept[-MAX_LINES:])
 
 
-def _apply(
-    new: Scope,
-    result: Resolution,
-    kind_ws: bool,
-    host: Optional[str],
-    port: Optional[int],
-    root_path: str,
-    server: Optional[tuple[str, Optional[int]]],
-) -> None:
-    """Write the applied scheme, Host, server and prefix into the new scope."""
-    applied = result.applied
-    if "proto" in applied:
-        new["scheme"] = _TO_WS[result.scheme] if kind_ws else result.scheme
+def _server(new: Scope, result: Resolution, server: Optional[tuple[str, Optional[int]]]) -> None:
+    """``server`` for a changed Host or port: the new Host's name (brackets off) and port."""
+    # The Host's name only when that Host is valid: the request's own Host was never
+    # checked, and "x@evil.example" or "[::1" must not become the server's name.
     new_host = result.host
-    host_line = None
-    if new_host is not None and new_host != host:
-        host_line = new_host.encode("latin-1")
-        headers = [line for line in new["headers"] if line[0].lower() != b"host"]
-        headers.insert(0, (b"host", host_line))
-        new["headers"] = headers
-    if host_line is not None or result.port != port:
-        # The Host's name only when that Host is valid: the request's own Host was never
-        # checked, and "x@evil.example" or "[::1" must not become the server's name.
-        split = None if new_host is None else host_port(new_host)
-        name = split[0] if split is not None else (server[0] if server else None)
-        if name is not None and name.startswith("["):
-            name = name[1:-1]
-        if name is not None and result.port is not None:
-            new["server"] = (name, result.port)
-    if "prefix" in applied:
-        added = result.prefix[: len(result.prefix) - len(root_path)]
-        new["root_path"] = result.prefix
-        path = new.get("path")
-        if path is not None:
-            new["path"] = added + path
-        raw_path = new.get("raw_path")
-        if raw_path is not None:
-            new["raw_path"] = added.encode("latin-1") + raw_path
+    split = None if new_host is None else host_port(new_host)
+    name = split[0] if split is not None else (server[0] if server else None)
+    if name is not None and name.startswith("["):
+        name = name[1:-1]
+    if name is not None and result.port is not None:
+        new["server"] = (name, result.port)
 
 
 async def _refuse(kind: str, send: Send, status: str = CONFLICT) -> None:

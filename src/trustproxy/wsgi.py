@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, NoReturn, Optional, Union
 from ._checks import check_app, refuse_keywords
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
 from ._hints import Watch
+from ._outcome import changes
 from ._resolve import (
     APPLIED,
     CONFLICT,
@@ -142,9 +143,6 @@ class WSGIMiddleware:
         self._refuse = {CONFLICT, UNRESOLVED, UNVERIFIED_PEER} if self.strict else {CONFLICT}
         #: The secret headers' environ keys, removed from every request.
         self._hidden = tuple(environ_key(name) for name in self.resolver.required_names)
-        # No outcome memo (see rewrite).  The name stays, always None, because
-        # benchmarks/bench.py's memos_off() looks for one adapter memo to switch off.
-        self._plans: None = None
         self._keys = self.resolver.keys(environ_key)
         self._triggers = tuple(environ_key(name) for name in self.resolver.trigger_names)
 
@@ -153,7 +151,7 @@ class WSGIMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         result = self.rewrite(environ)
-        if result is not None and result.status in self._refuse:
+        if result is not None and result[0] in self._refuse:  # result[0]: status
             line, response_headers, body = bad_request(result)
             start_response(line, response_headers)
             return [body]
@@ -200,9 +198,10 @@ class WSGIMiddleware:
         watch = self._watch
         if watch.left:  # the first forwarded requests only (see _hints)
             watch.see(result, values, environ)
-        if result.status != APPLIED or result.ignored:
+        # Positional reads (status, ignored; see _result.Resolution): per request.
+        if result[0] != APPLIED or result[8]:
             note(result, values)
-            if result.status in self._refuse:
+            if result[0] in self._refuse:
                 return result
         environ[ORIGINAL_KEY] = {
             "REMOTE_ADDR": remote_addr,
@@ -214,23 +213,22 @@ class WSGIMiddleware:
             "SCRIPT_NAME": original_script,
         }
         environ[RESOLUTION_KEY] = result
-        applied = result.applied
-        if applied:
-            if "for" in applied:
-                client = result.client
-                if client is not None:
-                    environ["REMOTE_ADDR"] = client
-                    if result.client_port is not None:
-                        environ["REMOTE_PORT"] = str(result.client_port)
-            if len(applied) > 1 or applied[0] != "for":
-                if "proto" in applied:
-                    environ["wsgi.url_scheme"] = result.scheme
-                host = result.host
-                if host is not None and host != original_host:
-                    environ["HTTP_HOST"] = host
-                    environ["SERVER_NAME"] = host_name(host)
-                if result.port != port and result.port is not None:
-                    environ["SERVER_PORT"] = str(result.port)
-                if "prefix" in applied:
-                    environ["SCRIPT_NAME"] = result.prefix
+        if not result[7]:  # nothing applied
+            return result
+        client, client_port, new_scheme, host, new_port, new_script, _, _ = changes(
+            result, original_host, port, script_name
+        )
+        if client is not None:
+            environ["REMOTE_ADDR"] = client
+            if client_port is not None:
+                environ["REMOTE_PORT"] = str(client_port)
+        if new_scheme is not None:
+            environ["wsgi.url_scheme"] = new_scheme
+        if host is not None:
+            environ["HTTP_HOST"] = host
+            environ["SERVER_NAME"] = host_name(host)
+        if new_port is not None:
+            environ["SERVER_PORT"] = str(new_port)
+        if new_script is not None:
+            environ["SCRIPT_NAME"] = new_script
         return result
