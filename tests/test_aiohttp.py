@@ -31,7 +31,8 @@ import builders
 import trustproxy
 import trustproxy._warn
 import trustproxy.aiohttp as adapter
-from trustproxy import Resolution, load_networks
+from trustproxy import Resolution
+from trustproxy.presets import shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "docs" / "recipes"))
@@ -583,7 +584,7 @@ class _Ranges:
         return self.body
 
 
-CLOUDFLARE = list(load_networks(Path(trustproxy.__file__).parent / "presets" / "cloudflare.txt"))
+CLOUDFLARE = [str(network) for network in shipped("cloudflare").networks]
 
 
 @pytest.mark.parametrize(

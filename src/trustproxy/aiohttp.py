@@ -89,6 +89,7 @@ def middleware(
     headers: Union[str, Iterable[str]] = DEFAULT_HEADERS,
     strict: bool = False,
     options: Optional[Options] = None,
+    presets_dir: Optional[str] = None,
 ) -> Middleware:
     """An aiohttp middleware applying forwarding headers from trusted proxies.
 
@@ -104,7 +105,7 @@ def middleware(
     :param options: an :class:`~trustproxy._config.Options` instead of the keywords above.
     :raises ConfigError: for any malformed option.
     """
-    options = options_from(options, trusted, hops, fields, headers, strict)
+    options = options_from(options, trusted, hops, fields, headers, strict, presets_dir)
     resolver = Resolver(options)
     decide = resolver.decide
     names = resolver.header_names
