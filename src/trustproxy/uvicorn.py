@@ -1,10 +1,12 @@
 """PROXY protocol for uvicorn: the balancer's header read before any HTTP.
 
 Behind an L4 balancer that sends a PROXY header (HAProxy ``send-proxy`` or
-``send-proxy-v2``, nginx ``stream { proxy_protocol on; }``, AWS NLB, Traefik TCP)::
+``send-proxy-v2``, nginx ``stream { proxy_protocol on; }``, AWS NLB, Traefik TCP):
 
-    TRUSTPROXY_PROXY_PROTOCOL_TRUSTED=10.0.0.0/8 \\
-        uvicorn app:app --http trustproxy.uvicorn:ProxyProtocol
+```sh
+TRUSTPROXY_PROXY_PROTOCOL_TRUSTED=10.0.0.0/8 \\
+    uvicorn app:app --http trustproxy.uvicorn:ProxyProtocol
+```
 
 ``ProxyProtocol`` is uvicorn's own HTTP protocol (httptools when installed, else h11;
 ``ProxyProtocolH11`` and ``ProxyProtocolHttpTools`` choose) with the header read first,
