@@ -31,3 +31,17 @@ def fresh_warning_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with an empty process-wide warning limiter, so whether a warning
     is logged never depends on which tests ran before."""
     monkeypatch.setattr(trustproxy._warn, "_default", trustproxy._warn.Limiter())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List the screenshots the browser tests left in ``$TRUSTPROXY_ARTIFACTS`` (set by
+    ``scripts/test``), so a CI log says where to find them."""
+    folder = os.environ.get("TRUSTPROXY_ARTIFACTS")
+    if not folder or not os.path.isdir(folder):
+        return
+    shots = sorted(name for name in os.listdir(folder) if name.endswith(".png"))
+    if shots:
+        terminalreporter.section("artifacts")
+        for name in shots:
+            size = os.path.getsize(os.path.join(folder, name))
+            terminalreporter.write_line(f"{os.path.join(folder, name)} ({size:,} bytes)")

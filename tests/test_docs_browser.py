@@ -3,33 +3,25 @@
 The site is built (``test_docs_build.build_site``), served from a loopback port, and
 opened in Debian's chromium; every host name but 127.0.0.1 resolves to nothing, so a page
 that needed the internet would show it.  Screenshots of the decision page and of one
-diagram are written to ``$TRUSTPROXY_ARTIFACTS`` (default: a fresh temporary folder),
-for CI to keep as artifacts.
+diagram are written to ``$TRUSTPROXY_ARTIFACTS`` (``scripts/test`` sets it to
+``artifacts/`` and pytest's summary lists them, for CI to keep; default: a fresh
+temporary folder).
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from e2e.recipes import SETUPS
 from test_docs_build import build_site
-from test_whoami_browser import CHROMEDRIVER, CHROMIUM, _require_browser
-
-
-def artifacts() -> Path:
-    folder = os.environ.get("TRUSTPROXY_ARTIFACTS") or tempfile.mkdtemp(prefix="trustproxy-")
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+from test_whoami_browser import CHROMEDRIVER, CHROMIUM, _require_browser, artifacts
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

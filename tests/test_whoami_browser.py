@@ -1,7 +1,7 @@
 """The ``whoami`` page in a real headless browser (Debian's chromium + chromium-driver).
 
 The browser sends a forged-looking X-Forwarded-For through the DevTools protocol, the page
-is rendered, a screenshot is kept under ``artifacts/`` and the resolved client is read
+is rendered, a screenshot is kept under ``$TRUSTPROXY_ARTIFACTS`` and the resolved client is read
 from the rendered DOM.  ``scripts/test`` installs the browser; in CI a missing browser
 fails the test instead of skipping it.
 """
@@ -22,7 +22,16 @@ from trustproxy._whoami import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def artifacts() -> Path:
+    """Where screenshots go: ``$TRUSTPROXY_ARTIFACTS`` (``scripts/test`` sets it to the
+    checkout's ``artifacts/`` and lists what is there at the end, for CI to keep), else a
+    fresh temporary folder, so a local run leaves nothing behind in the tree."""
+    folder = os.environ.get("TRUSTPROXY_ARTIFACTS") or tempfile.mkdtemp(prefix="trustproxy-")
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _require_browser() -> None:
@@ -105,8 +114,7 @@ def test_page_renders_in_chromium_and_shows_the_resolved_client(
         chain = driver.find_element(By.ID, "chain").text
         flags = driver.find_element(By.ID, "flags").text
         title = driver.title
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "whoami.png"
+        shot = artifacts() / "whoami.png"
         assert driver.save_screenshot(str(shot))
     finally:
         driver.quit()
