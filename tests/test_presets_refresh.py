@@ -128,7 +128,8 @@ def test_update_every_provider_from_its_format(
     assert cloudflare["date"] == today and cloudflare["source"] == f"{server}/cloudflare"
     cloudfront = written(tmp_path, "cloudfront")
     # Only CLOUDFRONT_ORIGIN_FACING: the GLOBAL block and the regional prefix, not the
-    # viewer-facing CLOUDFRONT, AMAZON or EC2 entries, and no IPv6 (none is origin-facing).
+    # viewer-facing CLOUDFRONT, AMAZON or EC2 entries (the recorded copy has no
+    # origin-facing IPv6 prefix).
     assert "13.124.199.0/24" in cloudfront["networks"]
     assert "15.158.0.0/16" in cloudfront["networks"]
     assert not {"3.35.130.128/25", "52.24.0.0/14", "2600:9000::/28"} & set(cloudfront["networks"])
