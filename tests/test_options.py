@@ -31,7 +31,6 @@ import pytest
 from trustproxy import ASGIMiddleware, ConfigError, Resolver, WSGIMiddleware, cli
 from trustproxy._config import NAMES, Options
 from trustproxy._values import FIELDS
-from trustproxy.presets import DATA_PRESETS, effective
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -43,9 +42,6 @@ REFUSED = {
     'headers="forwarded", fields=("port",)': "forwarded.md: a field Forwarded cannot carry",
     'headers="x-forwarded-for"': "forwarded.md: a header of a family, not a single one",
     'headers="x-forwarded-fro"': "security.md: a misspelt family",
-    'trusted=["azure-front-door"], headers="x-azure-clientip"': (
-        "providers.md: no ranges ship for Azure Front Door; refused until `presets update`"
-    ),
     'trusted="nginx"': "platforms.md: a compose service name, never a trust entry",
 }
 
@@ -123,20 +119,7 @@ def _spans(page: Path) -> list[Documented]:
 DOCUMENTED = [item for page in PAGES for item in (*_blocks(page), *_spans(page))]
 
 
-def _pending(item: Documented) -> bool:
-    """Whether a configuration names a provider preset that ships no ranges in this
-    release (Azure Front Door: refused until ``trustproxy presets update``)."""
-    trusted = item.options.get("trusted")
-    entries = [trusted] if isinstance(trusted, str) else list(trusted or ())
-    return any(
-        entry in DATA_PRESETS and not effective(entry).networks
-        for entry in entries
-        if isinstance(entry, str)
-    )
-
-
-PENDING = [item for item in DOCUMENTED if _pending(item)]
-BUILDS = [item for item in DOCUMENTED if item.text not in REFUSED and item not in PENDING]
+BUILDS = [item for item in DOCUMENTED if item.text not in REFUSED]
 REFUSALS = [item for item in DOCUMENTED if item.text in REFUSED]
 
 
@@ -150,6 +133,8 @@ def test_the_pages_hold_the_configurations() -> None:
                and "fields=FIELDS" in item.text for item in DOCUMENTED)  # fmt: skip
     assert any(item.where.startswith("docs/deploy/chain.md") for item in DOCUMENTED)
     assert len(BUILDS) >= 60
+    # Every provider preset ships its ranges: the Azure Front Door recipes build as they are.
+    assert 'trusted=["azure-front-door"], headers="x-azure-clientip"' in {i.text for i in BUILDS}
     # Every listed refusal is still on a page.
     assert {item.text for item in REFUSALS} == set(REFUSED)
 
@@ -327,18 +312,6 @@ def test_documented_configuration_builds_on_every_adapter(
         if strict is not None and strict != expected.strict:
             failures.append(f"{name}: strict={strict}")
     assert failures == [], f"{item.where}: {item.text}"
-
-
-def test_pending_presets_only_in_the_provider_pages() -> None:
-    """The configurations left out above are provider recipes of docs/tenant.md,
-    docs/platforms.md and docs/providers.md naming a preset with no shipped ranges, and
-    each is refused for that alone, with the command that fetches the ranges."""
-    assert PENDING, "no documented configuration names azure-front-door"
-    pages = {"docs/tenant.md", "docs/platforms.md", "docs/providers.md"}
-    assert {item.where.split(":")[0] for item in PENDING} <= pages
-    for item in PENDING:
-        with pytest.raises(ConfigError, match=r"trustproxy presets update azure-front-door"):
-            Options(**{**item.options, "require_headers": {"X-Origin-Verify": "s"}})
 
 
 @pytest.mark.parametrize("item", REFUSALS, ids=[f"{i.where}:{i.text}" for i in REFUSALS])

@@ -57,9 +57,11 @@ def test_shipped_file_records_its_source_and_date(name: str) -> None:
     for network in networks:
         # Never private, loopback, link-local or everything: the same rules as an update.
         assert network.is_global and network.prefixlen >= 8, network
+    # Every preset ships ranges: an empty one would turn every CDN request into a direct one.
+    assert networks, name
     if not document["complete"]:
-        # A partial or missing snapshot says so in words, for `presets list` and the docs.
-        assert "PARTIAL" in str(document["note"]) or "NOT SHIPPED" in str(document["note"])
+        # A partial snapshot says so in words, for `presets list` and the docs.
+        assert "PARTIAL" in str(document["note"]), name
 
 
 def test_shipped_cloudflare_has_both_families() -> None:
@@ -223,6 +225,18 @@ PROVIDER_CASES = [
         "2001:db8:85a3::8a2e:370:7334", 8080, id="cloudfront-ipv6",
     ),
     pytest.param(
+        # An IPv6 origin-facing server (CloudFront connects to IPv6 origins).
+        "cloudfront", {"headers": "cloudfront-viewer-address"}, "2600:9000:5200::10",
+        [("CloudFront-Viewer-Address", "198.51.100.10:46532")], "198.51.100.10", 46532,
+        id="cloudfront-from-ipv6-edge",
+    ),
+    pytest.param(
+        # Front Door writes the client's address alone; the edge is an AzureFrontDoor.Backend
+        # address.
+        "azure-front-door", {"headers": "x-azure-clientip"}, "147.243.0.10",
+        [("X-Azure-ClientIP", "203.0.113.7")], "203.0.113.7", None, id="azure-front-door",
+    ),
+    pytest.param(
         "fastly", {"headers": "fastly-client-ip"}, "151.101.1.1",
         [("Fastly-Client-IP", "203.0.113.7")], "203.0.113.7", None, id="fastly",
     ),
@@ -280,6 +294,77 @@ def test_documented_single_address_headers_are_accepted(header: str) -> None:
     assert (result.status, result.client) == ("applied", "203.0.113.7")
 
 
-def test_azure_front_door_ships_no_ranges_and_says_what_to_do() -> None:
-    with pytest.raises(ConfigError, match=r"presets update azure-front-door --dir DIR"):
-        TrustPolicy("azure-front-door")
+# -- the shipped snapshots, checked against the documents they were copied from ------------
+#
+# The counts and members below were read in the providers' documents (see each file's
+# "note"): AWS ip-ranges.json of 2026-09-08 and the AzureFrontDoor.Backend tag of Azure
+# Service Tags change 396.  The neighbours are just outside a listed network.
+
+
+def _families(name: str) -> tuple[int, int]:
+    networks = [ipaddress.ip_network(str(n)) for n in shipped(name)["networks"]]  # type: ignore[attr-defined]
+    return sum(n.version == 4 for n in networks), sum(n.version == 6 for n in networks)
+
+
+def _trusted_by(policy: TrustPolicy, address: str) -> Optional[str]:
+    hop = policy.hop(address)
+    assert hop is not None, address
+    return hop.trusted_by
+
+
+def test_shipped_cloudfront_is_the_whole_origin_facing_service() -> None:
+    document = shipped("cloudfront")
+    assert (document["date"], document["published"]) == ("2026-09-08", "2026-09-08")
+    assert document["complete"] is True and "2026-09-08-13-47-05" in str(document["note"])
+    # 44 GLOBAL + ap-northeast-2 + me-central-1 IPv4 prefixes, 3 GLOBAL IPv6 prefixes.
+    assert _families("cloudfront") == (46, 3)
+    policy = TrustPolicy("cloudfront")
+    for address, network in [
+        ("130.176.0.5", "130.176.0.0/18"),  # GLOBAL
+        ("24.110.200.1", "24.110.128.0/17"),  # GLOBAL, new since the 2023 copy
+        ("13.124.199.10", "13.124.199.0/24"),  # ap-northeast-2
+        ("3.29.57.63", "3.29.57.0/26"),  # me-central-1
+        ("2600:9000:1000::1", "2600:9000:1000::/36"),
+        ("2600:9000:52ff::1", "2600:9000:5200::/40"),
+    ]:
+        assert _trusted_by(policy, address) == f"{network} (cloudfront)", address
+    for outsider in [
+        "3.29.57.64",  # next to me-central-1's /26
+        "13.124.200.1",  # next to ap-northeast-2's /24
+        "13.32.0.1",  # service CLOUDFRONT (viewer-facing), never origin-facing
+        "2600:9000:3000::1",  # CLOUDFRONT's IPv6, not origin-facing
+        "2600:9000:5300::1",  # next to 2600:9000:5200::/40
+    ]:
+        assert _trusted_by(policy, outsider) is None, outsider
+
+
+def test_shipped_azure_front_door_is_the_backend_tag() -> None:
+    document = shipped("azure-front-door")
+    assert document["date"] == "2026-04-20" and document["published"] is None
+    assert document["complete"] is True and "changeNumber 396" in str(document["note"])
+    assert _families("azure-front-door") == (121, 92)
+    policy = TrustPolicy("azure-front-door")
+    for address, network in [
+        ("147.243.10.1", "147.243.0.0/16"),
+        ("13.73.248.23", "13.73.248.16/29"),
+        ("4.153.250.9", "4.153.250.8/31"),
+        ("2a01:111:205f::1", "2a01:111:2050::/44"),
+        ("2603:1030:40c:1::5df", "2603:1030:40c:1::5c0/123"),
+    ]:
+        assert _trusted_by(policy, address) == f"{network} (azure-front-door)", address
+    for outsider in [
+        "147.244.0.1",  # next to 147.243.0.0/16
+        "13.73.248.24",  # next to 13.73.248.16/29
+        "4.153.250.10",  # next to 4.153.250.8/31
+        "2a01:111:2060::1",  # next to 2a01:111:2050::/44
+        "2603:1030:40c:1::5e0",  # next to 2603:1030:40c:1::5c0/123
+    ]:
+        assert _trusted_by(policy, outsider) is None, outsider
+
+
+def test_an_empty_preset_file_is_refused_naming_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "azure-front-door.json").write_text(
+        json.dumps({"format": 1, "name": "azure-front-door", "networks": []}), "utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"lists no networks.*presets update azure-front-door"):
+        TrustPolicy("azure-front-door", presets_dir=str(tmp_path))

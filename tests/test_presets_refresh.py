@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from trustproxy import ASGIMiddleware, ConfigError, Resolver, TrustPolicy, WSGIMiddleware, cli
+from trustproxy import ASGIMiddleware, Resolver, TrustPolicy, WSGIMiddleware, cli
 from trustproxy import presets as presets_module
 from trustproxy._config import Options
 
@@ -112,8 +112,10 @@ def written(tmp_path: Path, name: str) -> dict[str, Any]:
 def test_update_every_provider_from_its_format(
     server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # --force: the recorded ServiceTags file is a 3-entry excerpt, which the shrink check
+    # would refuse against the 213 shipped entries (test_a_shrunk_list_needs_force).
     status = update(
-        tmp_path,
+        tmp_path, "--force",
         "--source", f"cloudflare={server}/cloudflare",
         "--source", f"cloudfront={server}/aws",
         "--source", f"fastly={server}/fastly",
@@ -126,7 +128,8 @@ def test_update_every_provider_from_its_format(
     assert cloudflare["date"] == today and cloudflare["source"] == f"{server}/cloudflare"
     cloudfront = written(tmp_path, "cloudfront")
     # Only CLOUDFRONT_ORIGIN_FACING: the GLOBAL block and the regional prefix, not the
-    # viewer-facing CLOUDFRONT, AMAZON or EC2 entries, and no IPv6 (none is origin-facing).
+    # viewer-facing CLOUDFRONT, AMAZON or EC2 entries (the recorded copy has no
+    # origin-facing IPv6 prefix).
     assert "13.124.199.0/24" in cloudfront["networks"]
     assert "15.158.0.0/16" in cloudfront["networks"]
     assert not {"3.35.130.128/25", "52.24.0.0/14", "2600:9000::/28"} & set(cloudfront["networks"])
@@ -138,17 +141,21 @@ def test_update_every_provider_from_its_format(
     assert azure["published"] == "2026-11-30" and azure["header"] == "X-Azure-ClientIP"
     assert not list(tmp_path.glob(".*.tmp")), "a temporary file was left behind"
     out = capsys.readouterr().out
-    assert "cloudfront: 45 entries (was 44), published 2023-06-16" in out
+    was = len(presets_module.shipped("cloudfront").networks)
+    assert f"cloudfront: 45 entries (was {was}), published 2023-06-16" in out
 
 
 def test_refreshed_files_are_read_by_every_adapter(
     server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert update(tmp_path, "azure-front-door", "--source", f"azure-front-door={server}/azure") == 0
-    with pytest.raises(ConfigError, match=r"presets update azure-front-door"):
-        Resolver(trusted="azure-front-door", headers="x-azure-clientip")
+    source = ["--source", f"azure-front-door={server}/azure"]
+    assert update(tmp_path, "azure-front-door", "--force", *source) == 0  # a 3-entry excerpt
     config: dict[str, Any] = {"trusted": "azure-front-door", "headers": "x-azure-clientip"}
     line = [("X-Azure-ClientIP", "203.0.113.7")]
+    # 4.153.250.1 is in the shipped AzureFrontDoor.Backend list, not in the recorded
+    # document: trusted only while the shipped file is the one read.
+    shipped_only = "4.153.250.1"
+    assert Resolver(**config).resolve(shipped_only, line).status == "applied"
     resolvers = [
         Resolver(presets_dir=str(tmp_path), **config),
         Resolver(Options(presets_dir=tmp_path, **config)),
@@ -163,6 +170,8 @@ def test_refreshed_files_are_read_by_every_adapter(
         assert (edge.status, edge.client) == ("applied", "203.0.113.7"), resolver
         direct = resolver.resolve("6.6.6.6", line)
         assert (direct.status, direct.client) == ("untrusted-peer", "6.6.6.6"), resolver
+        gone = resolver.resolve(shipped_only, line)
+        assert (gone.status, gone.client) == ("untrusted-peer", shipped_only), resolver
 
 
 def test_the_override_variable_still_wins(
@@ -226,7 +235,8 @@ def test_a_shrunk_list_needs_force(
 ) -> None:
     source = ["--source", f"cloudfront={server}/aws-shrunk"]
     assert update(tmp_path, "cloudfront", *source) == 3
-    assert "shrank from 44 to 6 entries" in capsys.readouterr().err
+    was = len(presets_module.shipped("cloudfront").networks)
+    assert f"shrank from {was} to 6 entries" in capsys.readouterr().err
     assert not (tmp_path / "cloudfront.json").exists()
     assert update(tmp_path, "cloudfront", "--force", *source) == 0
     assert len(written(tmp_path, "cloudfront")["networks"]) == 6
@@ -275,8 +285,10 @@ def test_update_needs_a_folder(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_list_shows_entries_date_age_and_source(
-    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A fixed day, 92 days after the shipped CloudFront snapshot was published.
+    _fake_today(monkeypatch, datetime.date(2026, 12, 9))
     assert update(tmp_path, "fastly", "--source", f"fastly={server}/fastly") == 0
     capsys.readouterr()
     assert cli.main(["presets", "list", "--dir", str(tmp_path)]) == 0
@@ -284,8 +296,9 @@ def test_list_shows_entries_date_age_and_source(
     assert set(lines) == {"NAME", *presets_module.DATA_PRESETS}
     assert lines["fastly"].split()[1:4] == ["21", str(presets_module._today()), "0d"]
     assert str(tmp_path / "fastly.json") in lines["fastly"]
-    assert "stale, partial" in lines["cloudfront"] and "shipped" in lines["cloudfront"]
-    assert "none shipped" in lines["azure-front-door"]
+    assert lines["cloudfront"].split()[1:5] == ["49", "2026-09-08", "92d", "(stale)"]
+    assert lines["azure-front-door"].split()[1:5] == ["213", "2026-04-20", "233d", "(stale)"]
+    assert "shipped" in lines["cloudfront"] and "shipped" in lines["azure-front-door"]
     assert "https://api.cloudflare.com/client/v4/ips" in lines["cloudflare"]
 
 
@@ -312,15 +325,24 @@ def test_a_preset_older_than_90_days_warns_once(
     assert "presets update fastly" in record.getMessage()
 
 
-def test_the_shipped_partial_snapshot_warns_and_static_ranges_do_not(
-    caplog: pytest.LogCaptureFixture,
+def test_old_shipped_snapshots_warn_and_static_ranges_do_not(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    published = presets_module.shipped("cloudfront").date
+    assert published is not None
     caplog.set_level(logging.WARNING, logger="trustproxy")
+    _fake_today(monkeypatch, published + datetime.timedelta(days=90))
+    TrustPolicy("cloudfront")
+    assert not caplog.records, "the shipped CloudFront snapshot is not yet 90 days old"
+    _fake_today(monkeypatch, published + datetime.timedelta(days=91))
     TrustPolicy("google-cloud-lb")
     assert not caplog.records
     TrustPolicy("cloudfront")
+    TrustPolicy("azure-front-door")  # older still: taken 2026-04-20
     TrustPolicy("fastly")  # no date at all: its age is unknown
     messages = [record.getMessage() for record in caplog.records]
-    assert len(messages) == 2
-    assert "'cloudfront' (shipped) is" in messages[0] and "days old" in messages[0]
-    assert "'fastly' (shipped) is of unknown date" in messages[1]
+    assert len(messages) == 3
+    assert "'cloudfront' (shipped) is 91 days old (taken 2026-09-08)" in messages[0]
+    assert "'azure-front-door' (shipped) is 232 days old (taken 2026-04-20)" in messages[1]
+    assert "'fastly' (shipped) is of unknown date" in messages[2]
+    assert all("presets update" in message for message in messages)

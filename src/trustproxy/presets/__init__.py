@@ -184,6 +184,12 @@ def parse_preset(text: str, name: str, origin: str) -> PresetData:
         _network(str(entry), f"{where}, network {number}")
         for number, entry in enumerate(document["networks"], 1)
     )
+    if not networks:
+        # A preset that trusted nothing would turn every CDN request into a direct one.
+        raise ConfigError(
+            f"{where} lists no networks; run 'trustproxy presets update {name} --dir DIR'"
+            " to write a complete file there, or remove the empty one"
+        )
     return PresetData(
         name=name,
         header=str(document.get("header", "")),
@@ -231,14 +237,6 @@ def preset(name: str, directory: Optional[str] = None) -> tuple[Network, ...]:
     if override:
         return read_file(override)
     data = effective(name, directory)
-    if not data.networks:
-        folder = presets_dir(directory)
-        where = f"in {folder!r}" if folder else "(no presets_dir or TRUSTPROXY_PRESETS_DIR set)"
-        raise ConfigError(
-            f"preset {name!r} has no ranges {where}: this release ships none for it (see"
-            f" docs/providers.md); run 'trustproxy presets update {name} --dir DIR' and set"
-            " presets_dir=DIR or TRUSTPROXY_PRESETS_DIR=DIR"
-        )
     _warn_if_stale(data)
     return data.networks
 
