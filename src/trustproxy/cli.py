@@ -20,7 +20,8 @@ from typing import NoReturn, Optional, TextIO
 from . import __version__
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options
 from ._display import visible
-from ._explain import render_text, report
+from ._explain import report
+from ._explain_text import render_text
 from ._resolve import APPLIED, UNTRUSTED_PEER, Resolver
 from .errors import ConfigError
 
