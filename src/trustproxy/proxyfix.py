@@ -40,9 +40,6 @@ commas only (X-Forwarded-* have no quoting); a trailing comma counts as an empty
 value; an item longer than any valid value stops the scan; and a count that is not an
 ``int`` >= 0 raises :class:`~trustproxy.ConfigError` (werkzeug reads ``x_for=-1`` as the
 second value from the *left*, a client-written one).
-
-Inside, werkzeug's per-header decision (`_werkzeug_positions`) is stated as the changes
-every adapter maps (`_outcome.Changes`); this module only writes them into the environ.
 """
 
 from __future__ import annotations
@@ -61,6 +58,9 @@ from .trust import TrustPolicy, TrustSpec
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# werkzeug's per-header decision is _werkzeug_positions', stated as the changes every
+# adapter maps (_outcome.Changes); this module only writes them into the environ.
 
 __all__ = ["ORIGINAL_KEY", "ProxyFix"]
 
