@@ -210,6 +210,34 @@ def test_werkzeug_semantics(
         assert environ[key] == expected.get(key, value), key
 
 
+@pytest.mark.parametrize(
+    ("counts", "headers", "server_name"),
+    [
+        pytest.param({"x_port": 1}, {"HTTP_X_FORWARDED_PORT": "443"}, "internal", id="port"),
+        pytest.param(
+            {"x_host": 1, "x_port": 1},
+            {"HTTP_X_FORWARDED_HOST": "eggs.example", "HTTP_X_FORWARDED_PORT": "443"},
+            "eggs.example",
+            id="host-and-port",
+        ),
+    ],
+)
+def test_server_name_follows_only_the_forwarded_host(
+    counts: dict[str, int], headers: dict[str, str], server_name: str
+) -> None:
+    """werkzeug sets SERVER_NAME from X-Forwarded-Host only: a Host rebuilt with
+    X-Forwarded-Port alone leaves it as the server had it (here unlike the Host's name)."""
+    from werkzeug.middleware.proxy_fix import ProxyFix as WerkzeugProxyFix
+
+    base = {**BASE, "SERVER_NAME": "internal"}
+    ours = run(headers, base=base, **counts)
+    theirs = {**base, **headers}
+    WerkzeugProxyFix(lambda e, s: [], **counts)(theirs, None)  # type: ignore[arg-type]
+    assert ours["SERVER_NAME"] == theirs["SERVER_NAME"] == server_name
+    host = "eggs.example" if "x_host" in counts else "app.example"
+    assert ours["HTTP_HOST"] == theirs["HTTP_HOST"] == f"{host}:443"
+
+
 def test_port_without_host_sets_only_server_port() -> None:
     base = {k: v for k, v in BASE.items() if k != "HTTP_HOST"}
     environ = run({"HTTP_X_FORWARDED_PORT": "8080"}, base=base, x_port=1)

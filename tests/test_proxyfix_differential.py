@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.middleware.proxy_fix import ProxyFix as WerkzeugProxyFix
 
+from test_proxyfix import ALL, Environ
+from test_proxyfix import BASE as PROXYFIX_BASE
 from trustproxy import ProxyFix
-
-Environ = dict[str, Any]
 
 
 def _run(middleware: Callable[..., Any], app_box: list[Environ], environ: Environ) -> Environ:
@@ -159,15 +159,8 @@ def test_the_generators_reach_every_rewrite() -> None:
 
 # --- the unsafe inputs of issue 2 -----------------------------------------------------
 
-BASE: Environ = {
-    "REMOTE_ADDR": "10.0.0.3",
-    "wsgi.url_scheme": "http",
-    "HTTP_HOST": "app.example",
-    "SERVER_NAME": "app.example",
-    "SERVER_PORT": "80",
-    "SCRIPT_NAME": "",
-}
-ALL = {"x_for": 1, "x_proto": 1, "x_host": 1, "x_port": 1, "x_prefix": 1}
+# test_proxyfix's request, mounted at the root here.
+BASE: Environ = {**PROXYFIX_BASE, "SCRIPT_NAME": ""}
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,15 @@
 """The one translation: a :class:`~trustproxy.Resolution` -> the changes to write.
 
-Every adapter (WSGI, ASGI, Django, the ProxyFix and ProxyHeaders drop-ins) asks
-:func:`changes` what to change and only maps the answer onto its server's shapes: an
-environ's ``REMOTE_ADDR``/``wsgi.url_scheme``/``HTTP_HOST``/``SERVER_PORT``/
+Every adapter (WSGI, ASGI, Django, the ProxyHeaders drop-in, which is the ASGI one)
+asks :func:`changes` what to change and only maps the answer onto its server's shapes:
+an environ's ``REMOTE_ADDR``/``wsgi.url_scheme``/``HTTP_HOST``/``SERVER_PORT``/
 ``SCRIPT_NAME``, a scope's ``client``/``scheme``/``headers``/``server``/``root_path``, a
 Django ``request.META``.  Which field changes when is decided here, once, so the
 adapters cannot drift apart (they have: the ASGI default ``fields``, Django under ASGI).
-The key tables are in each adapter's docstring and ``docs/api.md``.
+The ProxyFix drop-in has no :class:`~trustproxy.Resolution` (werkzeug counts each header
+on its own, which no trust walk does): `_werkzeug_positions` states its decision as the
+same :class:`Changes`.  The key tables are in each adapter's docstring and
+``docs/api.md``.
 """
 
 from __future__ import annotations

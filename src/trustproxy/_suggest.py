@@ -15,7 +15,8 @@ hop count is the better choice, ``fields`` (what the chain actually sent) and
 words and the signs of an inconsistent chain flagged.
 
 This module is pure: it takes the peer and the header lines and returns a
-:class:`Suggestion`; nothing here does I/O.  The bounded reads of the chain are in
+:class:`Suggestion`; nothing here does I/O.  Which header carries the chain is
+:mod:`trustproxy._suggest_chain`'s choice, the bounded reads of it are in
 :mod:`trustproxy._suggest_read`, the words and the per-adapter forms in
 :mod:`trustproxy._suggest_text`.
 """
@@ -24,18 +25,17 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple, Optional
 
 from ._config import Options
 from ._status import MAX_HOPS
+from ._suggest_chain import SINGLE_HEADERS, Headers, read_chain
 from ._suggest_read import (
     MAX_BAD_LISTED,
     MAX_ITEMS,
-    X_FIELD,
     canonical,
     common_network,
     field_counts,
-    forwarded_chain,
     items,
 )
 from ._suggest_text import (
@@ -44,26 +44,14 @@ from ._suggest_text import (
     chain_words,
     closing_caveats,
     forms_for,
-    in_policy,
     is_private,
     keywords,
     preapplied,
 )
 from ._values import FIELDS
 from .errors import ConfigError
-from .trust import TrustPolicy
 
 __all__ = ["FORMS", "SINGLE_HEADERS", "Suggestion", "suggest"]
-
-_CLOUDFLARE = TrustPolicy("cloudflare")
-
-#: Single-address headers a CDN or proxy writes instead of (or besides) a list, in the
-#: order they are preferred: Cloudflare's own header, Akamai's / Cloudflare Enterprise's,
-#: then nginx's ``proxy_set_header X-Real-IP $remote_addr`` convention.
-SINGLE_HEADERS = ("cf-connecting-ip", "true-client-ip", "x-real-ip")
-
-
-Headers = Union[str, tuple[str, str]]
 
 
 class Suggestion(NamedTuple):
@@ -118,56 +106,10 @@ def suggest(
             f" proxies (trustproxy walks at most {MAX_HOPS} trusted hops)"
         )
         return Suggestion(summary, (), None, (), None, None, "x-forwarded", "", ())
-    headers: Headers = "x-forwarded"
-    fields: list[str] = ["for"]
     counts: dict[str, int] = {}
-    source = "X-Forwarded-For"
-    single = next((name for name in SINGLE_HEADERS if name in names), None)
-    forwarded: Optional[list[str]] = None
-    forwarded_fields: tuple[str, ...] = ()
-    if "forwarded" in names:
-        forwarded, forwarded_fields = forwarded_chain(peer, lines)
-    cloudflare = (
-        single == "cf-connecting-ip" and peer_text is not None and in_policy(_CLOUDFLARE, peer_text)
+    chain_items, headers, source, fields, cloudflare, forwarded = read_chain(
+        peer, peer_text, lines, names, xff, caveats, flags
     )
-    chain_items = xff
-    if single is not None and (cloudflare or (not xff and not forwarded)):
-        chain_items = items(lines, single, 1)[0][-1:]
-        headers = single
-        source = single.title().replace("Ip", "IP")
-    elif forwarded and not xff:
-        chain_items = forwarded
-        headers = "forwarded"
-        source = "Forwarded for="
-        fields.extend(f for f in ("proto", "host") if f in forwarded_fields)
-        if any(name in names for name in X_FIELD.values()):
-            caveats.append(
-                "X-Forwarded-Proto/-Host/-Port/-Prefix arrived without X-Forwarded-For:"
-                " with headers='forwarded' they are not read"
-            )
-    elif xff:
-        xff_addresses = [canonical(item) for item in xff]
-        if forwarded is not None and "forwarded" in names:
-            if forwarded == xff_addresses:
-                headers = ("forwarded", "x-forwarded")
-                caveats.append(
-                    "Forwarded and X-Forwarded-For name the same chain: both are read and"
-                    " cross-checked (a request where they disagree is refused as a conflict)"
-                )
-            else:
-                flags.append(
-                    f"Forwarded (for= {', '.join(forwarded)}) and X-Forwarded-For"
-                    f" ({', '.join(x or '?' for x in xff_addresses)}) disagree: one of them is"
-                    " passed through from the client, not written by your proxies. The"
-                    " suggestion reads X-Forwarded-For; if your proxies write Forwarded,"
-                    " use headers='forwarded' and make them drop X-Forwarded-For"
-                )
-        elif "forwarded" in names:
-            flags.append(
-                "a Forwarded header arrived whose for= nodes are not all addresses"
-                " (obfuscated, 'unknown' or malformed): trustproxy could not walk it;"
-                " X-Forwarded-For is read"
-            )
     if not chain_items and forwarded is None and "forwarded" in names:
         summary = (
             "nothing suggested: the Forwarded header's for= nodes are not all addresses"

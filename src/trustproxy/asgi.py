@@ -57,13 +57,14 @@ proxy; see :mod:`trustproxy.accesslog` for the filter that makes it show the cli
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Awaitable, Iterable, Mapping, MutableMapping
-from typing import Any, Callable, NoReturn, Optional, Union
+from collections.abc import Iterable, Mapping
+from typing import NoReturn, Optional, Union
 
+from ._asgi_wire import ASGIApp, HeaderScan, Receive, Scope, Send, refuse
 from ._checks import check_app, refuse_keywords
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options, options_from
 from ._hints import Watch
-from ._lists import MAX_FOR_READ, MAX_LINES
+from ._lists import MAX_FOR_READ
 from ._outcome import changes
 from ._resolve import (
     APPLIED,
@@ -89,12 +90,6 @@ __all__ = [
     "current",
 ]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
 RESOLUTION_KEY = "trustproxy.resolution"
 ORIGINAL_KEY = "trustproxy.orig"
 
@@ -108,11 +103,7 @@ current: contextvars.ContextVar[Optional[Scope]] = contextvars.ContextVar(
 )
 
 _TO_WS = {"http": "ws", "https": "wss"}
-_PLAIN_SIZE = 512
-_PLAIN_NAME_LENGTH = 64
 _FROM_WS = {"ws": "http", "wss": "https"}
-_REFUSED = b"400 Bad Request: the forwarding headers of this request cannot be trusted\n"
-_FORBIDDEN = b"403 Forbidden: not sent through the configured proxy\n"
 
 
 class ASGIMiddleware:
@@ -161,16 +152,13 @@ class ASGIMiddleware:
         names = self.resolver.read_names
         #: The secret headers' names, whose lines are removed from every request.
         self._hidden = frozenset(name.encode("latin-1") for name in self.resolver.required_names)
-        # Header name (bytes, lower-case) -> position in the values tuple; ``host`` is
-        # read in the same pass.
-        self._index = {name.encode("latin-1"): i for i, name in enumerate(names)}
-        self._index[b"host"] = -1
-        self._width = len(names)
+        header_scan = HeaderScan(names, self.resolver.policy)
+        #: The scope's header lines -> the values to resolve and the Host line.
+        self._scan = header_scan.scan
+        #: Header names known not to be ours (bounded; see HeaderScan).
+        self._plain = header_scan.plain
         #: Where X-Forwarded-For is in the values, when a cut value walks the same.
         self._for_position = 0 if self.resolver.family == "x-forwarded" else None
-        # Header names seen that are already lower case and not ours: skipped with one
-        # set probe.  A bounded cache of names, not of anything about a request.
-        self._plain: set[bytes] = set()
         # Positions of the headers whose presence means there is work to do.
         triggers = self.resolver.trigger_names
         self._triggers = tuple(i for i, name in enumerate(names) if name in triggers)
@@ -197,7 +185,7 @@ class ASGIMiddleware:
             return
         result = new.get(RESOLUTION_KEY)  # absent when only secret lines were removed
         if result is not None and result.status in self._refuse:
-            await _refuse(kind, send, result.status)
+            await refuse(kind, send, result.status)
             return
         if not _tracking:
             await self.app(new, receive, send)
@@ -281,7 +269,12 @@ class ASGIMiddleware:
             headers.insert(0, (b"host", host_line))
             new["headers"] = headers
         if new_host is not None or new_port is not None:
-            _server(new, result, server)
+            _server(
+                new,
+                host if new_host is None else new_host,
+                port if new_port is None else new_port,
+                server,
+            )
         if prefix is not None:
             new["root_path"] = prefix
             path = new.get("path")
@@ -292,105 +285,19 @@ class ASGIMiddleware:
                 new["raw_path"] = added.encode("latin-1") + raw_path
         return new
 
-    def _scan(self, scope: Scope) -> tuple[Optional[list[Optional[bytes]]], Optional[bytes]]:
-        """The forwarding header values and the Host line, read line by line: names in
-        any case, repeated lines joined (RFC 9110 §5.3)."""
-        index = self._index
-        plain = self._plain
-        found: Optional[list[Optional[bytes]]] = None
-        repeated: Optional[dict[int, list[bytes]]] = None
-        host_line: Optional[bytes] = None
-        for name, value in scope["headers"]:
-            # Membership tests, not method calls: this loop runs for every header of
-            # every request.
-            if name in index:
-                position = index[name]
-            elif name in plain:
-                continue
-            else:
-                # ASGI servers send lower-case names, but the spec only says "should".
-                lower = name.lower()
-                if lower == name:
-                    # Names are client-sent: only short ones are remembered, so the set
-                    # never keeps long client text alive between requests.
-                    if len(name) <= _PLAIN_NAME_LENGTH:
-                        if len(plain) >= _PLAIN_SIZE:
-                            plain.clear()
-                        plain.add(name)
-                    continue
-                if lower not in index:
-                    continue
-                position = index[lower]
-            if position < 0:
-                host_line = value
-                continue
-            if found is None:
-                found = [None] * self._width
-            previous = found[position]
-            if previous is None:
-                found[position] = value
-                continue
-            # RFC 9110 §5.3: repeated lines are one comma-separated list, in order.  They
-            # are collected and joined once below: joining each line onto the value so far
-            # copies it again per line (quadratic in the lines a client sends).
-            if repeated is None:
-                repeated = {}
-            kept = repeated.get(position)
-            if kept is None:
-                repeated[position] = [previous, value]
-            else:
-                kept.append(value)
-                if len(kept) > 2 * MAX_LINES:
-                    del kept[:-MAX_LINES]  # memory stays bounded; amortised O(1) per line
-        if found is not None and repeated is not None:
-            self._join(scope, found, repeated)
-        return found, host_line
 
-    def _join(
-        self, scope: Scope, found: list[Optional[bytes]], repeated: dict[int, list[bytes]]
-    ) -> None:
-        """Put the joined lines of each repeated header into ``found``: its rightmost
-        :data:`~trustproxy._lists.MAX_LINES`, which is all any walk reads."""
-        client = scope.get("client")
-        policy = self.resolver.policy
-        if policy.cacheable and policy.peer(client[0] if client else None).trusted_by is None:
-            # Nothing is read from an untrusted peer, whatever its lines say: the first
-            # line stands for each header, and nothing is joined.  (Only when the answer
-            # is cached: a callable entry is asked once per request.)
-            return
-        for position, kept in repeated.items():
-            found[position] = b",".join(kept[-MAX_LINES:])
-
-
-def _server(new: Scope, result: Resolution, server: Optional[tuple[str, Optional[int]]]) -> None:
-    """``server`` for a changed Host or port: the new Host's name (brackets off) and port."""
+def _server(
+    new: Scope,
+    host: Optional[str],
+    port: Optional[int],
+    server: Optional[tuple[str, Optional[int]]],
+) -> None:
+    """``server`` for a changed Host or port: the Host's name (brackets off) and port."""
     # The Host's name only when that Host is valid: the request's own Host was never
     # checked, and "x@evil.example" or "[::1" must not become the server's name.
-    new_host = result.host
-    split = None if new_host is None else host_port(new_host)
+    split = None if host is None else host_port(host)
     name = split[0] if split is not None else (server[0] if server else None)
     if name is not None and name.startswith("["):
         name = name[1:-1]
-    if name is not None and result.port is not None:
-        new["server"] = (name, result.port)
-
-
-async def _refuse(kind: str, send: Send, status: str = CONFLICT) -> None:
-    if kind == "websocket":
-        # RFC 6455 §7.4.1: 1008 = policy violation.  Closing before accepting makes the
-        # server refuse the handshake (ASGI WebSocket spec, "Close - send event").
-        await send({"type": "websocket.close", "code": 1008, "reason": ""})
-        return
-    # 403 for a request without its required headers: not from a proxy we serve.
-    code, body = (403, _FORBIDDEN) if status == UNVERIFIED_PEER else (400, _REFUSED)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": code,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    if name is not None and port is not None:
+        new["server"] = (name, port)

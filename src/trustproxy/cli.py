@@ -15,13 +15,17 @@ import ipaddress
 import json
 import sys
 from collections.abc import Sequence
-from typing import NoReturn, Optional, TextIO
+from typing import Optional, TextIO
 
 from . import __version__
 from ._config import DEFAULT_HEADERS, DEFAULT_TRUSTED, Options
 from ._display import visible
-from ._explain import render_text, report
+from ._explain import report
+from ._explain_text import render_text
+from ._presets_cli import add_presets, presets
 from ._resolve import APPLIED, UNTRUSTED_PEER, Resolver
+from ._usage import Parser as _Parser
+from ._usage import UsageError
 from .errors import ConfigError
 
 __all__ = ["main"]
@@ -39,16 +43,6 @@ SAMPLE = [
 ]
 
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-class UsageError(Exception):
-    """A command-line mistake: printed as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # argparse prints the whole usage block and exits; we want one line and exit 2.
-        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def _header_line(text: str) -> tuple[str, str]:
@@ -166,75 +160,8 @@ def _parser() -> _Parser:
         "--insecure", action="store_true", help="https: do not verify the certificate"
     )
     probe.add_argument("--json", action="store_true", help="print one JSON object")
-    _add_presets(commands)
+    add_presets(commands)
     return parser
-
-
-def _add_presets(commands: argparse._SubParsersAction[_Parser]) -> None:
-    # The code lives in _refresh; only the flags are here.
-    presets = commands.add_parser(
-        "presets",
-        help="list the provider presets, or refresh them from each provider's list",
-        description="List the provider presets (cloudflare, cloudfront, ...) with their"
-        " age, or download each provider's official list into a folder that middlewares"
-        " read with presets_dir= or TRUSTPROXY_PRESETS_DIR.",
-    )
-    actions = presets.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
-    listing = actions.add_parser("list", help="name, entries, date, age and source of each")
-    listing.add_argument("--dir", help="the presets folder (default: TRUSTPROXY_PRESETS_DIR)")
-    update = actions.add_parser(
-        "update",
-        help="download, validate and atomically write fresh ranges",
-        description="Exit status: 0 written; 1 a download failed; 3 a document was"
-        " refused (unparseable, empty, shrunk by more than half, not public, or covering"
-        " every address); the last good file is kept either way.",
-    )
-    update.add_argument("names", nargs="*", metavar="NAME", help="presets (default: all)")
-    update.add_argument("--dir", help="the folder to write (default: TRUSTPROXY_PRESETS_DIR)")
-    update.add_argument(
-        "--force", action="store_true", help="accept a list that shrank by more than half"
-    )
-    update.add_argument(
-        "--source",
-        action="append",
-        default=[],
-        metavar="NAME=URL",
-        help="download preset NAME from URL instead of the provider's (a mirror, a test)",
-    )
-    update.add_argument("--timeout", type=float, default=30.0, help="seconds per download")
-
-
-def _presets(args: argparse.Namespace) -> int:
-    from . import _refresh, presets
-
-    directory = presets.presets_dir(args.dir)
-    if args.action == "list":
-        return _refresh.list_presets(directory, sys.stdout)
-    if args.action != "update":
-        raise UsageError("choose an action: list or update (see trustproxy presets --help)")
-    if not directory:
-        raise UsageError("give --dir DIR or set TRUSTPROXY_PRESETS_DIR: where to write")
-    names: list[str] = [name.lower() for name in args.names]
-    sources: dict[str, str] = {}
-    for item in args.source:
-        name, sep, url = str(item).partition("=")
-        names_given = name.strip().lower()
-        if not sep or not url:
-            raise UsageError(f"--source {item!r} is not NAME=URL")
-        sources[names_given] = url.strip()
-    for name in [*names, *sources]:
-        if name not in _refresh.PROVIDERS:
-            static = name in presets.DATA_PRESETS
-            raise UsageError(
-                f"preset {name!r} cannot be refreshed: it is documented constants with no"
-                " list to download"
-                if static
-                else f"unknown preset {name!r}: choose from {', '.join(_refresh.PROVIDERS)}"
-            )
-    return _refresh.update_presets(
-        names, directory, sources, args.force, sys.stdout, sys.stderr,
-        _refresh.fetcher(args.timeout),
-    )  # fmt: skip
 
 
 def _resolver(args: argparse.Namespace) -> Resolver:
@@ -310,7 +237,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             return probe(args, sys.stdout, sys.stderr)
         if args.command == "presets":
-            return _presets(args)
+            return presets(args, sys.stdout, sys.stderr)
         from ._whoami import serve
 
         return serve(_resolver(args), str(args.host), int(args.port), sys.stderr)

@@ -20,9 +20,9 @@ sent it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, Optional, Union
+from typing import Literal, NamedTuple, Optional
 
-from . import _proxy_v1
+from . import _proxy_v1, _proxy_v2
 from ._crc32c import crc32c
 from ._proxy_tlv import (
     PP2_SUBTYPE_SSL_CIPHER,
@@ -42,10 +42,9 @@ from ._proxy_tlv import (
     TLV,
     Extensions,
     SSLInfo,
-    error,
-    read_tlvs,
     readable_repr,
 )
+from ._proxy_v2 import NO_ADDRESSES, NO_EXTENSIONS, Addresses, Family, Received, Transport
 from .errors import ConfigError, HeaderError
 
 __all__ = [
@@ -75,10 +74,7 @@ __all__ = [
     "parse",
 ]
 
-Received = Union[bytes, bytearray, memoryview]
 Command = Literal["PROXY", "LOCAL"]
-Family = Literal["INET", "INET6", "UNIX", "UNSPEC"]
-Transport = Literal["STREAM", "DGRAM", "UNSPEC"]
 
 #: The default bound on a version 2 header, its 16 fixed bytes included.  The length
 #: field allows 65,551; real senders stay far below (HAProxy with every TLV option
@@ -89,17 +85,6 @@ V1_SIGNATURE = b"PROXY "
 #: Version 2 starts with these 12 bytes (section 2.2).
 V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
 
-# The 14th byte: section 2.2 lists the only valid combinations ("other values ... must be
-# rejected as invalid by receivers"), here with the size of their address block.
-_FAMILIES: dict[int, tuple[Family, Transport, int]] = {
-    0x00: ("UNSPEC", "UNSPEC", 0),
-    0x11: ("INET", "STREAM", 12),
-    0x12: ("INET", "DGRAM", 12),
-    0x21: ("INET6", "STREAM", 36),
-    0x22: ("INET6", "DGRAM", 36),
-    0x31: ("UNIX", "STREAM", 216),
-    0x32: ("UNIX", "DGRAM", 216),
-}
 _V1_FAMILIES: dict[str, tuple[Family, Transport]] = {
     "INET": ("INET", "STREAM"),
     "INET6": ("INET6", "STREAM"),
@@ -220,16 +205,18 @@ def parse(data: Received, *, max_length: int = MAX_LENGTH) -> Optional[Parsed]:
         addresses = line[2:]
         return Parsed(_header(1, "PROXY", family, transport, addresses), line.length)
     if version == 2:
-        return _parse_v2(head, data, max_length)
+        block = _proxy_v2.parse_block(head, data, max_length)
+        if block is None:
+            return None
+        length, local, family, transport, addresses, unix, extensions = block
+        if local:  # "discard the protocol block including the family" (section 2.2)
+            return Parsed(_header(2, "LOCAL", family, transport), length)
+        header = _header(2, "PROXY", family, transport, addresses, unix, extensions)
+        return Parsed(header, length)
     if version is None:
         return None
     known = max(_proxy_v1.common(head, signature) for signature in (V1_SIGNATURE, V2_SIGNATURE))
     raise HeaderError("not a PROXY protocol header", head.decode("latin-1"), known)
-
-
-_Addresses = tuple[Optional[str], Optional[str], Optional[int], Optional[int]]
-_NO_ADDRESSES: _Addresses = (None, None, None, None)
-_NO_EXTENSIONS = Extensions()
 
 
 def _header(
@@ -237,9 +224,9 @@ def _header(
     command: Command,
     family: Family,
     transport: Transport,
-    addresses: _Addresses = _NO_ADDRESSES,
+    addresses: Addresses = NO_ADDRESSES,
     unix: tuple[Optional[bytes], Optional[bytes]] = (None, None),
-    extensions: Extensions = _NO_EXTENSIONS,
+    extensions: Extensions = NO_EXTENSIONS,
 ) -> ProxyHeader:
     source, destination, source_port, destination_port = addresses
     return ProxyHeader(
@@ -263,47 +250,3 @@ def _header(
         aws_vpc_endpoint_id=extensions.aws_vpc_endpoint_id,
         azure_private_link_id=extensions.azure_private_link_id,
     )
-
-
-def _parse_v2(head: bytes, data: Received, max_length: int) -> Optional[Parsed]:
-    # The fixed part is checked byte by byte as it arrives ("abort the connection as soon
-    # as possible"); the addresses and TLVs once the whole header is in: section 2.2 says
-    # "the receiver must not start to parse an address before the whole address block".
-    if len(head) > 12 and (head[12] >> 4 != 2 or head[12] & 0x0F > 1):
-        raise error(f"version/command byte 0x{head[12]:02x} is not 0x20 or 0x21", head, 12)
-    if len(head) > 13 and head[13] not in _FAMILIES:
-        raise error(f"family/transport byte 0x{head[13]:02x} is not a valid pair", head, 13)
-    if len(head) < 16:
-        return None
-    local = head[12] == 0x20
-    family, transport, address_length = _FAMILIES[head[13]]
-    total = 16 + int.from_bytes(head[14:16], "big")
-    if total > max_length:
-        raise error(f"the header announces {total} bytes, over {max_length}", head, 14)
-    if not local and total < 16 + address_length:
-        raise error(f"the length is too short for {family} addresses", head, 14)
-    if len(data) < total:
-        return None
-    if local:  # "discard the protocol block including the family" (section 2.2)
-        return Parsed(_header(2, "LOCAL", family, transport), total)
-    block = bytes(data[:total])
-    addresses = _NO_ADDRESSES
-    unix: tuple[Optional[bytes], Optional[bytes]] = (None, None)
-    if family == "UNIX":
-        unix = (_unix_path(block[16:124]), _unix_path(block[124:232]))
-    elif family != "UNSPEC":
-        size = 4 if family == "INET" else 16
-        ports = 16 + 2 * size
-        addresses = (
-            _proxy_v1.canonical(block[16 : 16 + size]),
-            _proxy_v1.canonical(block[16 + size : ports]),
-            int.from_bytes(block[ports : ports + 2], "big"),
-            int.from_bytes(block[ports + 2 : ports + 4], "big"),
-        )
-    extensions = read_tlvs(block, 16 + address_length)
-    return Parsed(_header(2, "PROXY", family, transport, addresses, unix, extensions), total)
-
-
-def _unix_path(raw: bytes) -> bytes:
-    """``sun_path`` up to its first NUL; a Linux abstract name keeps its leading NUL."""
-    return raw.rstrip(b"\0") if raw[:1] == b"\0" else raw.split(b"\0", 1)[0]

@@ -47,20 +47,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional, Union, overload
 
-from ._address import parse_node, parse_port
+from ._address import parse_node
 from ._lists import item_left_of
 from ._memo import MEMO_KEY_LENGTH, remember
-from ._values import (
-    ITEM_LIMITS,
-    host_port,
-    valid_prefix,
-    valid_scheme,
-)
+from ._outcome import Changes
+from ._values import host_name
+from ._werkzeug_positions import FOR_LIMIT, HeaderValues, check_count, client_at, decide, walk
 from .errors import ConfigError
 from .trust import TrustPolicy, TrustSpec
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# werkzeug's per-header decision is _werkzeug_positions', stated as the changes every
+# adapter maps (_outcome.Changes); this module only writes them into the environ.
 
 __all__ = ["ORIGINAL_KEY", "ProxyFix"]
 
@@ -75,72 +75,29 @@ _ORIGINAL_KEYS = (
     "SCRIPT_NAME",
 )
 
-# The most characters read for one item, optional whitespace included: the same limits
-# as the core (_values.ITEM_LIMITS).  A longer item is refused without reading it to its
-# end, so a huge header costs no more than a short one.
-_FOR_LIMIT = ITEM_LIMITS["for"]
-_SHORT_LIMIT = ITEM_LIMITS["proto"]  # proto and port
-_HOST_LIMIT = ITEM_LIMITS["host"]
-_PREFIX_LIMIT = ITEM_LIMITS["prefix"]
-
 _REFUSED = b"Bad Request: the forwarding headers could not be resolved\n"
 _LENGTH = str(len(_REFUSED))
 _REFUSED_HEADERS = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", _LENGTH)]
 
-# (X-Forwarded-Proto, -Host, -Port, -Prefix, HTTP_HOST)
-_Key = tuple[Optional[str], Optional[str], Optional[str], Optional[str], Optional[str]]
 
-
-def _nth(value: str, n: int, limit: int) -> Optional[str]:
-    """The ``n``-th comma-separated item from the right, trimmed of spaces and tabs.
-
-    ``None`` when the list has fewer than ``n`` items, the item is empty, or an item
-    examined is ``limit`` characters or longer.  Reads from the right with ``rfind``: the
-    header is never split whole (RFC 9110 §5.6.1 list; X-Forwarded-* have no quoting).
-    """
-    # werkzeug's positions: an empty element counts as one (werkzeug splits on every
-    # comma), unlike the core's walks.
-    end = len(value)
-    while True:
-        item, end = item_left_of(value, end, limit)
-        n -= 1
-        if n == 0:
-            return item or None  # None also for an item longer than any valid value
-        if end < 0:
-            return None  # fewer than n items (or one too long to be valid)
-
-
-def _address(item: Optional[str]) -> Optional[str]:
-    address = parse_node(item) if item else None
-    return None if address is None else address.text
-
-
-def _walk(policy: TrustPolicy, value: str, count: int) -> Optional[str]:
-    """With ``trusted=``: the first untrusted address from the right, or the ``count``-th
-    (as WSGIMiddleware walks with ``hops=count``); ``None`` when an item on the way is
-    not an address (an empty one included: werkzeug counts it) or there are too few."""
-    end = len(value)
-    for step in range(1, count + 1):
-        if end < 0:
-            return None
-        item, end = item_left_of(value, end, _FOR_LIMIT)
-        hop = policy.hop(item) if item else None
-        if hop is None:
-            return None
-        if hop.trusted_by is None or step == count:
-            return hop.address
-    return None  # count is 0: X-Forwarded-For is off
-
-
-def _count(name: str, value: object) -> int:
-    # werkzeug compares the count with len() and indexes with -count at request time, so
-    # a str or float fails on the first request and a negative count silently picks a
-    # value from the left (client-written) end.  Fail at start-up instead.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an int >= 0 (a number of proxies), not {value!r}")
-    if value < 0:
-        raise ConfigError(f"{name} must be >= 0 (a number of proxies), not {value!r}")
-    return value
+def _environ_writes(changes: Changes, server_name: bool) -> dict[str, str]:
+    """werkzeug's environ shape for `_outcome.Changes`: ``scheme`` -> ``wsgi.url_scheme``,
+    ``host`` -> ``HTTP_HOST`` (and ``SERVER_NAME`` when ``server_name``), ``port`` ->
+    ``SERVER_PORT``, ``prefix`` -> ``SCRIPT_NAME`` (replaced, not prepended).  The
+    client goes to ``REMOTE_ADDR`` apart: it is read per request, the rest remembered."""
+    _, _, scheme, host, port, prefix, _, _ = changes
+    writes: dict[str, str] = {}
+    if scheme is not None:
+        writes["wsgi.url_scheme"] = scheme
+    if host is not None:
+        writes["HTTP_HOST"] = host
+        if server_name:
+            writes["SERVER_NAME"] = host_name(host)
+    if port is not None:
+        writes["SERVER_PORT"] = str(port)
+    if prefix is not None:
+        writes["SCRIPT_NAME"] = prefix
+    return writes
 
 
 class _Count:
@@ -167,7 +124,7 @@ class _Count:
         return value
 
     def __set__(self, obj: ProxyFix, value: int) -> None:
-        setattr(obj, self.slot, _count(self.name, value))
+        setattr(obj, self.slot, check_count(self.name, value))
         obj._memo.clear()
 
 
@@ -224,7 +181,7 @@ class ProxyFix:
         self.strict = strict
         # The environ keys to write for a combination of header values (and Host): a pure
         # function of them and the counts, so it is remembered.
-        self._memo: dict[_Key, dict[str, str]] = {}
+        self._memo: dict[HeaderValues, dict[str, str]] = {}
         self.x_for = x_for
         self.x_proto = x_proto
         self.x_host = x_host
@@ -268,13 +225,13 @@ class ProxyFix:
             forwarded_for = get("HTTP_X_FORWARDED_FOR")
             if forwarded_for:
                 if policy is not None:
-                    client = _walk(policy, forwarded_for, count)
-                elif count == 1:  # the common case, inline: no _nth loop
-                    item = item_left_of(forwarded_for, len(forwarded_for), _FOR_LIMIT)[0]
+                    client = walk(policy, forwarded_for, count)
+                elif count == 1:  # the common case, inline: no loop (client_at's)
+                    item = item_left_of(forwarded_for, len(forwarded_for), FOR_LIMIT)[0]
                     address = parse_node(item) if item else None
                     client = None if address is None else address.text
                 else:
-                    client = _address(_nth(forwarded_for, count, _FOR_LIMIT))
+                    client = client_at(forwarded_for, count)
                 if client is not None:
                     environ["REMOTE_ADDR"] = client
                 elif self.strict:
@@ -299,44 +256,7 @@ class ProxyFix:
             environ.update(writes)
         return self.app(environ, start_response)
 
-    def _writes(self, key: _Key) -> dict[str, str]:
+    def _writes(self, key: HeaderValues) -> dict[str, str]:
         """The environ keys to set for these header values and this ``HTTP_HOST``."""
-        proto, forwarded_host, forwarded_port, prefix, http_host = key
-        writes: dict[str, str] = {}
-        count = self._x_proto
-        if count and proto:
-            item = _nth(proto, count, _SHORT_LIMIT)
-            scheme = None if item is None else valid_scheme(item)
-            if scheme is not None:
-                writes["wsgi.url_scheme"] = scheme
-        count = self._x_host
-        if count and forwarded_host:
-            item = _nth(forwarded_host, count, _HOST_LIMIT)
-            parsed = None if item is None else host_port(item)
-            if item is not None and parsed is not None:
-                writes["HTTP_HOST"] = http_host = item
-                writes["SERVER_NAME"] = parsed[0]
-                if parsed[1] is not None:
-                    writes["SERVER_PORT"] = str(parsed[1])
-        count = self._x_port
-        if count and forwarded_port:
-            item = _nth(forwarded_port, count, _SHORT_LIMIT)
-            port = None if item is None else parse_port(item)
-            if port is not None:
-                # Only a valid Host gets the port: the request's own Host was never
-                # checked, and "x@evil.example" or "[::1" rebuilt with a port would be a
-                # forged or broken Host no client sent ("x@evil.example:443", "[::443").
-                split = host_port(http_host) if http_host else None
-                if split is not None:
-                    writes["HTTP_HOST"] = f"{split[0]}:{port}"
-                writes["SERVER_PORT"] = str(port)
-        count = self._x_prefix
-        if count and prefix:
-            item = _nth(prefix, count, _PREFIX_LIMIT)
-            checked = None if item is None else valid_prefix(item)
-            # Without its trailing "/" (werkzeug keeps it): SCRIPT_NAME is "" or
-            # "/segment…" (PEP 3333), so "/" means the root, and "/" + PATH_INFO "/x"
-            # would rebuild as "//x", a network-path reference (RFC 3986 §4.2).
-            if checked is not None:
-                writes["SCRIPT_NAME"] = checked
-        return writes
+        counts = (self._x_proto, self._x_host, self._x_port, self._x_prefix)
+        return _environ_writes(*decide(counts, key))

@@ -43,6 +43,7 @@ from ._entries import names as _names
 from ._entries import not_an_entry as _not_an_entry
 from ._entries import split as _split
 from ._memo import CACHE_SIZE, remember
+from ._prefix_table import PrefixTable
 from .errors import ConfigError
 
 __all__ = ["PRESETS", "Deliberate", "Hop", "TrustPolicy", "TrustSpec"]
@@ -65,31 +66,6 @@ class Hop(NamedTuple):
     address: Optional[str]
     port: Optional[int]
     trusted_by: Optional[str]
-
-
-class _Table:
-    """Networks of one IP version, by prefix length: {length: {network >> shift: label}}."""
-
-    __slots__ = ("bits", "by_length", "lengths")
-
-    def __init__(self, bits: int) -> None:
-        self.bits = bits
-        self.by_length: dict[int, dict[int, str]] = {}
-        self.lengths: tuple[int, ...] = ()
-
-    def add(self, network: int, length: int, label: str) -> None:
-        self.by_length.setdefault(length, {}).setdefault(network >> (self.bits - length), label)
-        # Most specific first, so the label reported is the narrowest matching entry.
-        self.lengths = tuple(sorted(self.by_length, reverse=True))
-
-    def lookup(self, value: int) -> Optional[str]:
-        bits = self.bits
-        by_length = self.by_length
-        for length in self.lengths:
-            label = by_length[length].get(value >> (bits - length))
-            if label is not None:
-                return label
-        return None
 
 
 class TrustPolicy:
@@ -118,8 +94,8 @@ class TrustPolicy:
         self.presets_dir = presets_dir
         self.any = False
         self.unix = False
-        self._v4 = _Table(32)
-        self._v6 = _Table(128)
+        self._v4 = PrefixTable(32)
+        self._v6 = PrefixTable(128)
         self._predicates: list[tuple[AddressPredicate, str]] = []
         # (first address, one past the last, label) of every network, per IP version:
         # what the policy covers, checked once all entries are in.
