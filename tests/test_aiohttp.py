@@ -630,6 +630,10 @@ def test_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench_aiohttp.main(["--rounds", "1", "--number", "50"]) == 0
     out = capsys.readouterr().out
     assert "aiohttp-remotes XForwardedFiltered" in out
+    assert "trustproxy with request.clone" in out and "request.clone(remote, scheme) alone" in out
+    from trustproxy import _aiohttp_clone
+
+    assert _aiohttp_clone.public_clone is False  # left as it was for the other tests
     assert re.search(r"trustproxy / aiohttp-remotes: \d+\.\d\dx", out), out
 
 
