@@ -860,3 +860,56 @@ def test_secret_with_undecodable_bytes(clone_mode: bool) -> None:
     assert got.remote == CLIENT and secret_lines(got) == []
     assert got.headers["X-Other"] == "caf\udce9"
     assert (b"X-Other", b"caf\xe9") in got.raw_headers
+
+
+def handled(middleware: Any, request: web.Request) -> web.Request:
+    """The request the handler was called with."""
+    seen: list[web.Request] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append(request)
+        return web.Response(text="ok")
+
+    coroutine = middleware(request, handler)
+    with pytest.raises(StopIteration):
+        coroutine.send(None)
+    (got,) = seen
+    return got
+
+
+@pytest.mark.parametrize(
+    ("lines", "cloned"),
+    [
+        pytest.param([("X-Forwarded-For", "127.0.0.1")], False, id="client-is-the-peer"),
+        pytest.param([("X-Forwarded-Proto", "http")], False, id="proto-as-it-came"),
+        pytest.param([("X-Forwarded-Prefix", "/api"), ("X-Forwarded-For", "127.0.0.1")],
+                     False, id="prefix-only"),
+        pytest.param([("X-Forwarded-For", CLIENT)], True, id="client"),
+        pytest.param([("X-Forwarded-Proto", "https")], True, id="proto"),
+    ],
+)  # fmt: skip
+def test_no_clone_when_nothing_changes(lines: list[tuple[str, str]], cloned: bool) -> None:
+    before = build("127.0.0.1", lines)
+    ours = adapter.middleware(trusted="127.0.0.1", fields=("for", "proto", "prefix"))
+    got = handled(ours, before)
+    assert (got is not before) == cloned
+    assert before[adapter.RESOLUTION_KEY].status == "applied"
+    assert got[adapter.RESOLUTION_KEY] is before[adapter.RESOLUTION_KEY]
+    assert (adapter.REQUEST_KEY in before) == cloned
+    assert before.remote == "127.0.0.1" and before.scheme == "http"
+
+
+def test_connection_read_from_the_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aiohttp < 3.10 keeps no peername on the request: the transport is asked, and a
+    request whose connection is gone is passed on unchanged (less any secret)."""
+    from trustproxy import _aiohttp_clone
+
+    monkeypatch.setattr(_aiohttp_clone, "_CACHED_TRANSPORT", False)
+    ours = adapter.middleware(trusted="127.0.0.1", require_headers={tenant.NAME: tenant.SECRET})
+    lines = [("X-Forwarded-For", CLIENT), (tenant.NAME, tenant.SECRET)]
+    assert handled(ours, build("127.0.0.1", lines)).remote == CLIENT
+    gone = build("127.0.0.1", lines)
+    monkeypatch.setattr(gone._protocol, "transport", None)
+    got = handled(ours, gone)
+    assert got.remote == "127.0.0.1" and adapter.RESOLUTION_KEY not in got
+    assert secret_lines(got) == []
