@@ -31,7 +31,7 @@ changes (the peer is not trusted, the client is the peer itself, only the prefix
 applied) the handler gets the server's request, with the keys: no clone is made.
 
 The clone is the object `request.clone(remote=…, scheme=…, host=…)` returns, made by
-copying the request's attributes (a third of the cost): the first request a process
+copying the request's attributes (a quarter of the cost): the first request a process
 serves is cloned both ways and the copy is used only if the two are equal
 (`trustproxy._aiohttp_clone`).
 
