@@ -3,17 +3,23 @@
     PYTHONPATH=src python3 benchmarks/bench_aiohttp.py [--rounds 15] [--number 2000]
 
 Each contender is called the way aiohttp's server calls a middleware,
-``middleware(request, handler)``, on a do-nothing handler, with no server and no event
-loop (the coroutine is stepped with ``send(None)``: nothing in it awaits).  The requests
-are aiohttp's own ``web.Request`` objects (``make_mocked_request``, as
-tests/builders.py builds them): from the proxy 127.0.0.1, with ``X-Forwarded-For: <a new
-client>`` (traffic.py's pool: 70 % IPv4, 30 % IPv6, none seen lately) and
-``X-Forwarded-Proto: https``; every request and its header objects are built afresh,
-outside the clock, in chunks of 50, each chunk ``gc.freeze``-d before it is timed.  The
-figure is the median over rounds of (time per request - the bare handler's, in the same
-round, on requests built alike), the contenders taking turns in an order that rotates
-each round.  Both middlewares answer with ``request.clone(remote=…, scheme=…)``: the
-clone is part of what each adds.
+`middleware(request, handler)`, on a do-nothing handler, with no server and no event
+loop (the coroutine is stepped with `send(None)`: nothing in it awaits).  The requests
+are aiohttp's own `web.Request` objects (as tests/builders.py builds them): from the
+proxy 127.0.0.1, with `X-Forwarded-For: <a new client>` (traffic.py's pool: 70 % IPv4,
+30 % IPv6, none seen lately) and `X-Forwarded-Proto: https`; every request and its
+header objects are built afresh, outside the clock, in chunks of 50, each chunk
+`gc.freeze`-d before it is timed.  The figure is the median over rounds of (time per
+request - the bare handler's, in the same round, on requests built alike), the
+contenders taking turns in an order that rotates each round.
+
+Both middlewares hand the handler a new request with the client and scheme:
+aiohttp-remotes calls `request.clone(remote=…, scheme=…)`; trustproxy makes the same
+object by copying the request's attributes (trustproxy._aiohttp_clone, checked against
+`clone` on the first request).  Two more rows, in the same rounds, show what the clone
+itself costs: trustproxy made to call `request.clone` (`public_clone`), and
+`request.clone(remote=…, scheme=…)` alone.  Neither middleware keeps a memo of outcomes
+(each request is from a new client); trustproxy's trust lookups of the peer are cached.
 
 The target (issue 15): trustproxy adds at most 0.5x what XForwardedFiltered adds.
 """
@@ -52,15 +58,29 @@ def contenders() -> dict[str, Callable[..., Any]]:
     async def handler(request: web.Request) -> web.StreamResponse:
         return response
 
+    from trustproxy import _aiohttp_clone
+
     ours = trustproxy.aiohttp.middleware(trusted="127.0.0.1")
     # aiohttp-remotes never checks the peer; its trusted list names the proxies *inside*
     # X-Forwarded-For.  One proxy, so nothing in the header is trusted.
     theirs = XForwardedFiltered({"10.0.0.1"}).middleware
 
+    def trustproxy_with(public: bool) -> Callable[[Any], Any]:
+        def call(request: Any) -> Any:
+            # Both trustproxy rows pay this one assignment.
+            _aiohttp_clone.public_clone = public
+            return ours(request, handler)
+
+        return call
+
     return {
         "bare": lambda request: handler(request),
-        "trustproxy": lambda request: ours(request, handler),
+        "trustproxy": trustproxy_with(False),
         "aiohttp-remotes XForwardedFiltered": lambda request: theirs(request, handler),
+        "trustproxy with request.clone": trustproxy_with(True),
+        "request.clone(remote, scheme) alone": lambda request: handler(
+            request.clone(remote="203.0.113.7", scheme="https")
+        ),
     }
 
 
@@ -96,6 +116,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--number", type=int, default=2000)
     args = parser.parse_args(argv)
+    from trustproxy import _aiohttp_clone
+
+    try:
+        return measure(args)
+    finally:
+        _aiohttp_clone.public_clone = False  # as it was: the tests run this in-process
+
+
+def measure(args: argparse.Namespace) -> int:
     calls = contenders()
     names = list(calls)
     clients = traffic.client_pool()

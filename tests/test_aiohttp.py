@@ -26,8 +26,10 @@ pytest.importorskip("aiohttp")  # the aiohttp extra; scripts/test installs it
 from aiohttp import ClientSession, TCPConnector, UnixConnector, WSServerHandshakeError, web
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from multidict import CIMultiDict, CIMultiDictProxy
 
 import builders
+import test_tenant as tenant
 import trustproxy
 import trustproxy._warn
 import trustproxy.aiohttp as adapter
@@ -628,4 +630,286 @@ def test_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench_aiohttp.main(["--rounds", "1", "--number", "50"]) == 0
     out = capsys.readouterr().out
     assert "aiohttp-remotes XForwardedFiltered" in out
+    assert "trustproxy with request.clone" in out and "request.clone(remote, scheme) alone" in out
+    from trustproxy import _aiohttp_clone
+
+    assert _aiohttp_clone.public_clone is False  # left as it was for the other tests
     assert re.search(r"trustproxy / aiohttp-remotes: \d+\.\d\dx", out), out
+
+
+# -- tenant binding (require_headers): tests/test_tenant.py's table, through aiohttp ------
+
+
+def secret_lines(request: web.BaseRequest) -> list[Any]:
+    """The ``X-Origin-Verify`` lines of a request, parsed and raw."""
+    name = tenant.NAME.lower()
+    parsed = [(k, v) for k, v in request.headers.items() if k.lower() == name]
+    raw = [line for line in request.raw_headers if line[0].lower() == name.encode()]
+    return parsed + raw
+
+
+@pytest.fixture(params=[False, True], ids=["copy", "public-clone"])
+def clone_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Both ways of making the handler's request: the checked copy, and
+    ``request.clone`` itself (what the adapter falls back to)."""
+    from trustproxy import _aiohttp_clone
+
+    monkeypatch.setattr(_aiohttp_clone, "public_clone", request.param)
+    return bool(request.param)
+
+
+@pytest.mark.parametrize("strict", tenant.STRICT)
+@pytest.mark.parametrize("row", tenant.PARAMS)
+def test_tenant_binding(
+    row: Any, strict: bool, clone_mode: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Absent, wrong, right (and every other row of the table): the status, the client,
+    403 when strict, and the secret never in the handler's ``headers``/``raw_headers``
+    (nor the server's request edited)."""
+    monkeypatch.setenv(tenant.ENV, tenant.SECRET)
+    before = build(row.peer, list(row.lines))
+    server_lines = list(before.raw_headers)
+    seen: list[web.Request] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append(request)
+        return web.Response(text="ok")
+
+    middleware = adapter.middleware(**tenant.CONFIG, strict=strict)
+    coroutine = middleware(before, handler)
+    with pytest.raises(StopIteration) as stopped:
+        coroutine.send(None)
+    response = stopped.value.value
+    assert list(before.raw_headers) == server_lines  # the server's request is as it came
+    if strict and row.refused:
+        assert seen == []
+        assert response.status == 403
+        assert response.body.startswith(b"Forbidden")
+        return
+    assert response.status == 200
+    (request,) = seen
+    assert secret_lines(request) == []
+    assert not tenant.carries_secret((request.headers, request.raw_headers), row)
+    assert request.remote == row.client
+    # Every other line is kept, in order, parsed and raw.
+    kept = [line for line in server_lines if line[0].lower() != tenant.NAME.lower().encode()]
+    assert list(request.raw_headers) == kept
+    if row.status is None:
+        assert adapter.RESOLUTION_KEY not in request
+        assert (request is before) == (not secret_lines(before))
+        return
+    tenant.check_resolution(request[adapter.RESOLUTION_KEY], row)
+    proto = row.status == trustproxy.APPLIED and tenant.PROTO in row.lines
+    assert request.scheme == ("https" if proto else "http")
+
+
+def test_tenant_binding_refused_for_the_middleware() -> None:
+    with pytest.raises(trustproxy.ConfigError, match="require_headers"):
+        adapter.middleware(require_headers={"X-Forwarded-For": "s"})
+    with pytest.raises(trustproxy.ConfigError, match="not both"):
+        adapter.middleware(options=trustproxy._config.Options(), require_headers={"A": "b"})
+
+
+def tenant_app(strict: bool = False) -> web.Application:
+    async def socket(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"client": request.remote, "secret": repr(secret_lines(request))})
+        await ws.close()
+        return ws
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.json_response({"client": request.remote, "secret": repr(secret_lines(request))})
+
+    app = web.Application(
+        middlewares=[
+            adapter.middleware(
+                trusted="127.0.0.1", strict=strict, require_headers={tenant.NAME: tenant.SECRET}
+            )
+        ]
+    )
+    app.router.add_get("/echo", echo)
+    app.router.add_get("/ws", socket)
+    return app
+
+
+@pytest.mark.parametrize("value", [tenant.SECRET, "guess", None], ids=["right", "wrong", "absent"])
+def test_tenant_binding_real_server(value: Optional[str]) -> None:
+    """On a real server: the HTTP and WebSocket handlers never see the header, the
+    client is applied only with the right value, and strict answers 403 to both."""
+    headers = {"X-Forwarded-For": CLIENT}
+    if value is not None:
+        headers[tenant.NAME] = value
+    client = CLIENT if value == tenant.SECRET else "127.0.0.1"
+
+    async def main() -> tuple[Any, Any, int, Optional[int]]:
+        async with serving(tenant_app()) as base:
+            page = await get(f"{base}/echo", headers)
+            message = await first_message(f"{base}/ws", headers)
+        async with serving(tenant_app(strict=True)) as base, session() as http:
+            async with http.get(f"{base}/echo", headers=headers) as reply:
+                strict_status = reply.status
+            try:
+                await first_message(f"{base}/ws", headers)
+                ws_status = None
+            except WSServerHandshakeError as refused:
+                ws_status = refused.status
+        return page, message, strict_status, ws_status
+
+    page, message, strict_status, ws_status = run(main())
+    assert page == message == {"client": client, "secret": "[]"}
+    if value == tenant.SECRET:
+        assert (strict_status, ws_status) == (200, None)
+    else:
+        assert (strict_status, ws_status) == (403, 403)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_tenant_binding_access_log(strict: bool) -> None:
+    """With trustproxy's AccessLogger a format naming the header logs ``-``: the line is
+    written from the request without it (also when the request is refused)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("test.aiohttp.tenant.access")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    runner: dict[str, Any] = {
+        "access_log": logger,
+        "access_log_format": "%a %s %{X-Origin-Verify}i",
+        "access_log_class": adapter.AccessLogger,
+    }
+    wrong = {"X-Forwarded-For": CLIENT, tenant.NAME: "guess"}
+    right = {"X-Forwarded-For": CLIENT, tenant.NAME: tenant.SECRET}
+
+    async def main() -> None:
+        async with serving(tenant_app(strict), **runner) as base:
+            await get(f"{base}/echo", right)
+            await get(f"{base}/echo", wrong)
+            await get(f"{base}/echo", {tenant.NAME: tenant.SECRET})  # no forwarding header
+
+    try:
+        run(main())
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    status = 403 if strict else 200
+    assert lines == [f"{CLIENT} 200 -", f"127.0.0.1 {status} -", "127.0.0.1 200 -"]
+
+
+def test_the_copy_is_what_clone_builds_on_this_aiohttp() -> None:
+    """The first request a process serves is cloned both ways; on the installed aiohttp
+    the copy must agree (else every request pays for ``request.clone``)."""
+    from trustproxy import _aiohttp_clone
+
+    before = build("127.0.0.1", [("X-Forwarded-For", CLIENT), ("X-Forwarded-Proto", "https")])
+    assert _aiohttp_clone._check(before, {"remote": CLIENT, "scheme": "https"})
+    assert _aiohttp_clone._check(before, {"host": "example.com:8443"})
+    for cache in ({"remote": CLIENT}, {"scheme": "https", "host": "a.example"}):
+        copied = _aiohttp_clone._copy(before, cache, frozenset())
+        cloned = before.clone(**cache)
+        for name in ("remote", "scheme", "host", "url", "headers", "raw_headers", "path"):
+            assert getattr(copied, name) == getattr(cloned, name), name
+        assert copied is not before and before.remote == "127.0.0.1"
+    # Refused where __init__ would build differently: then clone() is used.
+    assert not _aiohttp_clone._check(_absolute(), {"host": "example.com"})
+
+
+def _absolute() -> web.Request:
+    from aiohttp.test_utils import make_mocked_request
+
+    return make_mocked_request("GET", "http://app/echo", headers={"Host": "app"})
+
+
+def test_a_real_server_uses_the_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trustproxy import _aiohttp_clone
+
+    monkeypatch.setattr(_aiohttp_clone, "_agrees", None)
+    app = report_app(trusted="127.0.0.1")
+
+    async def main() -> Any:
+        async with serving(app) as base:
+            return await get(f"{base}/echo", {"X-Forwarded-For": CLIENT})
+
+    assert run(main())["client"] == CLIENT
+    assert _aiohttp_clone._agrees is True
+
+
+def test_secret_with_undecodable_bytes(clone_mode: bool) -> None:
+    """A header value that is not UTF-8 (aiohttp decodes it with surrogate escapes):
+    ``clone(headers=…)`` cannot encode it; the secret is removed all the same."""
+    lines = [("X-Forwarded-For", CLIENT), (tenant.NAME, tenant.SECRET), ("X-Other", "caf\udce9")]
+    request = build("127.0.0.1", [])
+    message = request._message._replace(
+        headers=CIMultiDictProxy(CIMultiDict([("Host", "app.example"), *lines])),
+        raw_headers=((b"Host", b"app.example"), (b"X-Forwarded-For", CLIENT.encode()),
+                     (tenant.NAME.encode(), tenant.SECRET.encode()), (b"X-Other", b"caf\xe9")),
+    )  # fmt: skip
+    request = web.Request(message, request._payload, request._protocol, None, None, None)  # type: ignore[arg-type]
+    ours = adapter.middleware(trusted="127.0.0.1", require_headers={tenant.NAME: tenant.SECRET})
+    seen: list[web.Request] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append(request)
+        return web.Response(text="ok")
+
+    coroutine = ours(request, handler)
+    with pytest.raises(StopIteration):
+        coroutine.send(None)
+    (got,) = seen
+    assert got.remote == CLIENT and secret_lines(got) == []
+    assert got.headers["X-Other"] == "caf\udce9"
+    assert (b"X-Other", b"caf\xe9") in got.raw_headers
+
+
+def handled(middleware: Any, request: web.Request) -> web.Request:
+    """The request the handler was called with."""
+    seen: list[web.Request] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append(request)
+        return web.Response(text="ok")
+
+    coroutine = middleware(request, handler)
+    with pytest.raises(StopIteration):
+        coroutine.send(None)
+    (got,) = seen
+    return got
+
+
+@pytest.mark.parametrize(
+    ("lines", "cloned"),
+    [
+        pytest.param([("X-Forwarded-For", "127.0.0.1")], False, id="client-is-the-peer"),
+        pytest.param([("X-Forwarded-Proto", "http")], False, id="proto-as-it-came"),
+        pytest.param([("X-Forwarded-Prefix", "/api"), ("X-Forwarded-For", "127.0.0.1")],
+                     False, id="prefix-only"),
+        pytest.param([("X-Forwarded-For", CLIENT)], True, id="client"),
+        pytest.param([("X-Forwarded-Proto", "https")], True, id="proto"),
+    ],
+)  # fmt: skip
+def test_no_clone_when_nothing_changes(lines: list[tuple[str, str]], cloned: bool) -> None:
+    before = build("127.0.0.1", lines)
+    ours = adapter.middleware(trusted="127.0.0.1", fields=("for", "proto", "prefix"))
+    got = handled(ours, before)
+    assert (got is not before) == cloned
+    assert before[adapter.RESOLUTION_KEY].status == "applied"
+    assert got[adapter.RESOLUTION_KEY] is before[adapter.RESOLUTION_KEY]
+    assert (adapter.REQUEST_KEY in before) == cloned
+    assert before.remote == "127.0.0.1" and before.scheme == "http"
+
+
+def test_connection_read_from_the_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aiohttp < 3.10 keeps no peername on the request: the transport is asked, and a
+    request whose connection is gone is passed on unchanged (less any secret)."""
+    from trustproxy import _aiohttp_clone
+
+    monkeypatch.setattr(_aiohttp_clone, "_CACHED_TRANSPORT", False)
+    ours = adapter.middleware(trusted="127.0.0.1", require_headers={tenant.NAME: tenant.SECRET})
+    lines = [("X-Forwarded-For", CLIENT), (tenant.NAME, tenant.SECRET)]
+    assert handled(ours, build("127.0.0.1", lines)).remote == CLIENT
+    gone = build("127.0.0.1", lines)
+    monkeypatch.setattr(gone._protocol, "transport", None)
+    got = handled(ours, gone)
+    assert got.remote == "127.0.0.1" and adapter.RESOLUTION_KEY not in got
+    assert secret_lines(got) == []

@@ -1,27 +1,30 @@
-"""An endpoint to mount in your own app, behind a token, for ``trustproxy probe``.
+"""An endpoint to mount in your own app, behind a token, for `trustproxy probe`.
 
-``trustproxy whoami`` is a separate server with its own configuration; this endpoint runs
+`trustproxy whoami` is a separate server with its own configuration; this endpoint runs
 *inside* the deployed app, after its trustproxy middleware, so it reports what the app
-itself sees — the address, scheme, host, port and prefix every other route gets::
+itself sees — the address, scheme, host, port and prefix every other route gets:
 
-    from trustproxy import WSGIMiddleware
-    from trustproxy.whoami import wsgi_app
+```python
+from trustproxy import WSGIMiddleware
+from trustproxy.whoami import wsgi_app
 
-    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-    probe = wsgi_app(token=os.environ["TRUSTPROXY_PROBE_TOKEN"])
-    # Flask: the endpoint at /_trustproxy, inside the middleware like every route
-    app.wsgi_app = WSGIMiddleware(
-        DispatcherMiddleware(app.wsgi_app, {"/_trustproxy": probe}), trusted=...
-    )
+probe = wsgi_app(token=os.environ["TRUSTPROXY_PROBE_TOKEN"])
+# Flask: the endpoint at /_trustproxy, inside the middleware like every route
+app.wsgi_app = WSGIMiddleware(
+    DispatcherMiddleware(app.wsgi_app, {"/_trustproxy": probe}), trusted=...
+)
+```
 
-then, from outside: ``trustproxy probe https://example.com/_trustproxy`` with the token
-in ``TRUSTPROXY_PROBE_TOKEN``.  :func:`asgi_app` is the same for ASGI (Starlette:
-``Mount("/_trustproxy", app=asgi_app(token=...))``).  A dispatcher adds the mount path
-to the prefix the endpoint reports; the probe compares like with like, so that is fine.
+then, from outside: `trustproxy probe https://example.com/_trustproxy` with the token
+in `TRUSTPROXY_PROBE_TOKEN`.  [`asgi_app`][trustproxy.whoami.asgi_app] is the same for
+ASGI (Starlette: `Mount("/_trustproxy", app=asgi_app(token=...))`).  A dispatcher adds
+the mount path to the prefix the endpoint reports; the probe compares like with like, so
+that is fine.
 
 A request without the token's exact value gets 404, as if nothing were mounted there;
-the comparison is of SHA-256 digests with :func:`hmac.compare_digest`, so its time says
+the comparison is of SHA-256 digests with `hmac.compare_digest`, so its time says
 nothing about the token, not even its length.  The answer holds only what the app
 resolved for this request (never a header value), and is never cached.
 """
@@ -86,7 +89,12 @@ def _body(client: object, scheme: object, host: object, port: object, prefix: ob
 
 
 def wsgi_app(token: str) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
-    """A WSGI app answering JSON of what it saw, to requests carrying ``token``."""
+    """A WSGI app answering JSON of what it saw, to requests carrying `token`.
+
+    :param token: the value requests must carry in the `Trustproxy-Probe-Token`
+        header (`TOKEN_HEADER`), at least `MIN_TOKEN_LENGTH` printable ASCII characters.
+    :raises ConfigError: for a shorter or unprintable token.
+    """
     expected = _digest(token)
 
     def endpoint(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -109,7 +117,12 @@ def wsgi_app(token: str) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
 
 
 def asgi_app(token: str) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    """An ASGI app answering JSON of what it saw, to requests carrying ``token``."""
+    """An ASGI app answering JSON of what it saw, to requests carrying `token` (HTTP
+    scopes only).
+
+    :param token: as for [`wsgi_app`][trustproxy.whoami.wsgi_app].
+    :raises ConfigError: for a shorter or unprintable token.
+    """
     expected = _digest(token)
 
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
