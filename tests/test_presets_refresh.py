@@ -302,6 +302,21 @@ def test_list_shows_entries_date_age_and_source(
     assert "https://api.cloudflare.com/client/v4/ips" in lines["cloudflare"]
 
 
+def test_list_shows_an_unusable_file_as_an_error_naming_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = json.loads((Path(presets_module.__file__).parent / "fastly.json").read_text())
+    (tmp_path / "fastly.json").write_text(json.dumps({**shipped, "networks": []}))
+    (tmp_path / "cloudfront.json").write_text("{not json")
+    assert cli.main(["presets", "list", "--dir", str(tmp_path)]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert lines["fastly"].split()[1:5] == ["-", "-", "-", "error"]
+    assert "lists no networks" in lines["fastly"]
+    assert "trustproxy presets update fastly" in lines["fastly"]
+    assert lines["cloudfront"].split()[4] == "error"
+    assert lines["cloudflare"].split()[4] == "shipped"  # the others still listed
+
+
 def _fake_today(monkeypatch: pytest.MonkeyPatch, day: datetime.date) -> None:
     monkeypatch.setattr(presets_module, "_today", lambda: day)
 

@@ -206,7 +206,8 @@ def list_presets(directory: Optional[str], out: TextIO) -> int:
         elif age is None or age > presets.MAX_AGE_DAYS:
             notes.append("stale")
         if not data.complete:
-            notes.append("partial" if data.networks else "none shipped")
+            # An empty file never gets here: presets.effective refuses it (ConfigError).
+            notes.append("partial")
         where = data.origin if not override else f"{presets.override_variable(name)}={override}"
         rows.append((
             name,
