@@ -18,13 +18,13 @@ from ._warn import LOGGER_NAME, Limiter
 from .errors import ConfigError
 from .trust import Deliberate, TrustPolicy, TrustSpec
 
-#: Seconds a connection may take to deliver its whole header (a balancer sends it at
-#: once; a client that trickles bytes is holding a connection open).
 DEFAULT_TIMEOUT = 5.0
-#: The environment variable naming who may send a header (the syntax of `trusted=`).
+"""Seconds a connection may take to deliver its whole header (a balancer sends it at
+once; a client that trickles bytes is holding a connection open)."""
 ENV_TRUSTED = "TRUSTPROXY_PROXY_PROTOCOL_TRUSTED"
-#: The key of the parsed header in `scope["extensions"]`.
+"""The environment variable naming who may send a header (the syntax of `trusted=`)."""
 EXTENSION = "trustproxy.proxy_protocol"
+"""The key of the parsed header in `scope["extensions"]`."""
 
 logger = logging.getLogger(LOGGER_NAME)
 #: Refused connections are logged apart from the middlewares' warnings, so that a flood
