@@ -22,7 +22,7 @@ import uvicorn
 from uvicorn.config import Config
 
 import trustproxy.uvicorn as tpu
-from trustproxy import ASGIMiddleware, ConfigError
+from trustproxy import ASGIMiddleware, ConfigError, _uvicorn_settings
 from trustproxy._warn import Limiter
 
 ENC_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -111,7 +111,7 @@ class Running:
 
 @pytest.fixture(autouse=True)
 def _own_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tpu, "limiter", Limiter())
+    monkeypatch.setattr(_uvicorn_settings, "limiter", Limiter())
 
 
 @pytest.fixture(scope="module", params=["h11", "httptools"])
@@ -242,9 +242,10 @@ def test_websocket_upgrade_has_the_header_endpoints(server: Running) -> None:
     assert seen["header"] == [2, "PROXY", "203.0.113.9"]
 
 
+@pytest.mark.parametrize("base", ["h11", "httptools"])
 @pytest.mark.parametrize("ws", ["websockets", "websockets-sansio", "wsproto"])
-def test_websocket_implementations(ws: str) -> None:
-    running = Running(tpu.proxy_protocol(trusted="127.0.0.1", base="h11"), ws)
+def test_websocket_implementations(ws: str, base: Any) -> None:
+    running = Running(tpu.proxy_protocol(trusted="127.0.0.1", base=base), ws)
     try:
         from websockets.sync.client import connect as ws_connect
 
@@ -253,6 +254,7 @@ def test_websocket_implementations(ws: str) -> None:
         with ws_connect(f"ws://127.0.0.1:{running.port}/ws", sock=sock) as conn:
             seen = json.loads(conn.recv(timeout=5))
         assert seen["client"] == ["203.0.113.9", 4242]
+        assert seen["server"] == ["10.0.0.5", 443]
         assert seen["header"] == [1, "PROXY", "203.0.113.9"]
     finally:
         running.stop()
@@ -478,3 +480,89 @@ def test_command_line_form(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_logging_is_on_the_trustproxy_logger() -> None:
     assert tpu.limiter.logger is logging.getLogger("trustproxy")
+
+
+class KeepingTransport:
+    """A transport that keeps the protocol's bound ``data_received`` (as uvloop's does)
+    and takes it again on ``set_protocol``; it feeds what the test sends through it."""
+
+    def __init__(self, protocol: Any) -> None:
+        self.written: list[bytes] = []
+        self.closed = False
+        self.set_protocol(protocol)
+
+    def set_protocol(self, protocol: Any) -> None:
+        self.protocol = protocol
+        self.feed = protocol.data_received
+
+    def get_protocol(self) -> Any:
+        return self.protocol
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8000)}.get(
+            name, default
+        )
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def serve_in_process(cls: Any, *chunks: bytes) -> tuple[Any, KeepingTransport]:
+    """``cls`` on a KeepingTransport, fed ``chunks`` one by one (each run to its reply)."""
+    from uvicorn.server import ServerState
+
+    loop = asyncio.new_event_loop()
+    try:
+        config = Config(app, http=cls, lifespan="off", log_level="warning")
+        config.load()
+        protocol = cls(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+        transport = KeepingTransport(protocol)
+        protocol.connection_made(transport)
+
+        async def feed() -> None:
+            for chunk in chunks:
+                transport.feed(chunk)
+                for _ in range(5):
+                    await asyncio.sleep(0)
+
+        loop.run_until_complete(feed())
+    finally:
+        loop.close()
+    return protocol, transport
+
+
+@pytest.mark.parametrize("base", ["h11", "httptools"])
+def test_after_the_header_requests_run_uvicorns_own_code(base: Any) -> None:
+    """Once the header is read the wrapper is out of the data path: uvicorn's own
+    data_received (also for a transport that kept the bound method), the real transport,
+    and uvicorn's instance attributes plus that one method (CPython shares at most 30
+    with the class; more would slow every attribute uvicorn reads)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    cls = tpu.proxy_protocol(trusted="127.0.0.1", base=base)
+    stock_cls = H11Protocol if base == "h11" else HttpToolsProtocol
+    header = v2("203.0.113.9", "10.0.0.5", 4242, 443)
+    protocol, transport = serve_in_process(cls, header, get("/a"), get("/b"))
+    stock, _ = serve_in_process(stock_cls, get("/a"), get("/b"))
+    uvicorns = stock_cls.data_received
+    assert protocol.data_received.__func__ is uvicorns
+    assert transport.feed.__func__ is uvicorns  # set_protocol() made it look again
+    assert protocol.transport is transport
+    assert (protocol.client, protocol.server) == (("203.0.113.9", 4242), ("10.0.0.5", 443))
+    replies = b"".join(transport.written)
+    assert replies.count(b"HTTP/1.1 200") == 2 and b'"client": ["203.0.113.9", 4242]' in replies
+    assert set(vars(protocol)) - set(vars(stock)) == {"data_received"}
+    assert len(vars(protocol)) <= 30
