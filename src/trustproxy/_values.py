@@ -8,12 +8,14 @@ write is refused rather than repaired.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple, Optional
 
 from . import _abnf
 from ._address import MISSING, parse_node, parse_port, plain_address
 from ._lists import MAX_ITEM_LENGTH
 from ._memo import CACHE_SIZE, remember
+from ._request import Request
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -201,21 +203,15 @@ class Checked(NamedTuple):
     ignored: tuple[str, ...]
 
 
-def check_values(
-    proto: Optional[str],
-    forwarded_host: Optional[str],
-    forwarded_port: Optional[str],
-    forwarded_prefix: Optional[str],
-    scheme: str,
-    host: Optional[str],
-    port: Optional[int],
-    prefix: str,
-) -> Checked:
-    """Validate forwarded proto/host/port/prefix against the request's own values.
+def check_values(forwarded: Sequence[Optional[str]], request: Request) -> Checked:
+    """Validate the forwarded proto, host, port and prefix (in that order; ``None`` =
+    not forwarded) against the request's own scheme, Host, port and prefix.
 
-    Invalid values are ignored (the request's own value stays) and recorded.  Pure: the
-    same arguments always give the same result, which the resolver memoises.
+    Invalid values are ignored (the request's own value stays) and recorded.  Pure, and
+    independent of the request's peer and header values: the resolver memoises it.
     """
+    proto, forwarded_host, forwarded_port, forwarded_prefix = forwarded
+    _, _, scheme, host, port, prefix = request
     applied: list[str] = []
     ignored: list[str] = []
     new_scheme = scheme
