@@ -25,37 +25,25 @@ from __future__ import annotations
 import argparse
 import statistics
 import timeit
-from dataclasses import dataclass, fields
-from typing import Any, Optional
+from dataclasses import make_dataclass
+from typing import Any
 
 from trustproxy import Resolution
 
+#: The stored decision of a Resolution (what ``Resolution.__new__`` keeps, in order).
+_NAMES = (
+    "status", "client", "client_port", "scheme", "host", "port", "prefix", "applied",
+    "ignored", "box",
+)  # fmt: skip
 
-@dataclass(frozen=True)
-class Slotted:
-    """The stored decision of a Resolution, as a frozen slotted dataclass."""
-
-    __slots__ = (  # noqa: RUF023 (field order)
-        "status", "client", "client_port", "scheme", "host", "port", "prefix", "applied",
-        "ignored", "box",
-    )  # fmt: skip
-
-    status: str
-    client: Optional[str]
-    client_port: Optional[int]
-    scheme: str
-    host: Optional[str]
-    port: Optional[int]
-    prefix: str
-    applied: tuple[str, ...]
-    ignored: tuple[str, ...]
-    box: list[Any]
-
+#: The same fields as a frozen dataclass with ``__slots__`` (Python 3.9's spelling).
+Slotted = make_dataclass(
+    "Slotted", [(name, Any) for name in _NAMES], frozen=True, namespace={"__slots__": _NAMES}
+)
 
 _new = tuple.__new__
 _object_new = object.__new__
 _set = object.__setattr__
-_NAMES = tuple(field.name for field in fields(Slotted))
 
 
 def build_tuple(values: tuple[Any, ...]) -> Any:

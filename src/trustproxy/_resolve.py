@@ -1,14 +1,13 @@
-"""The pure core: (socket peer, forwarding headers, the request's own values) -> Resolution.
+"""The resolver: a compiled configuration, and the decision for one request.
 
-Nothing here knows about WSGI or ASGI.  An adapter hands over the peer, the header values
-(all lines of one header joined with commas, in arrival order) and the request's scheme,
-Host, port and path prefix, and gets back an immutable :class:`Resolution` to write.
-:meth:`Resolver.decide` computes only the decision; the explanation is built by the walk
-(:mod:`trustproxy._walk`, rules in ``docs/walk.md``) when it is first read.
-
-Scheme, host, port and prefix are hop-aligned with the client: the ``k``-th item from the
-right of their header, or its leftmost item if it has fewer; with no X-Forwarded-For
-address ``k`` is 1.  An unresolved request gets none of them.
+Nothing here knows about WSGI or ASGI.  An adapter hands :meth:`Resolver.decide` the
+peer, the header values (all lines of one header joined with commas, in arrival order)
+and the request's scheme, Host, port and path prefix, and gets back an immutable
+:class:`Resolution` to write (``docs/api.md``).  For X-Forwarded-* the decision is
+computed alone (:func:`~trustproxy._walk.decide_x_forwarded`,
+:func:`~trustproxy._aligned.aligned_values`); the explanation, and every other family's
+resolution, is :class:`~trustproxy._families.FullResolver`'s walk (rules in
+``docs/walk.md``), run for a lean resolution when it is first read.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Each function returns the value to write, or ``None`` when it must be ignored.  These are
 the only gates between header text and ``wsgi.url_scheme``/``HTTP_HOST``/``SERVER_PORT``/
 ``SCRIPT_NAME`` (or the ASGI scope), so each is strict: a value a real proxy would never
-write is refused rather than repaired.
+write is refused rather than repaired.  The rules, and how an ignored value is recorded:
+``docs/walk.md`` ("Scheme, host, port and prefix"); the limits: ``docs/security.md``.
 """
 
 from __future__ import annotations
