@@ -54,7 +54,7 @@ def aligned_values(
                     raw[position - 1] = header.strip(" \t") or None
                 else:
                     raw[position - 1] = nth_from_right(header, k, limit)[0]
-        checked = check_values(raw, request)
+        checked = check_values(raw[0], raw[1], raw[2], raw[3], request)
         if memo is not None:
             remember(memo, key, checked)
     return checked  # type: ignore[no-any-return]

@@ -18,7 +18,7 @@ from ._request import Request
 from ._result import Details, Resolution, applied, finish, unresolved
 from ._status import APPLIED, CONFLICT, UNTRUSTED_PEER
 from ._values import FIELDS, ITEM_LIMITS, Checked, host_port, valid_scheme
-from ._walk import walk
+from ._walk import Walker
 from .trust import Hop, TrustPolicy
 
 __all__ = ["FullResolver"]
@@ -45,8 +45,12 @@ class FullResolver:
         self.family = family
         self.fields = fields
         self.apply_for = "for" in fields
-        self.limit = limit
         self.aligned = aligned
+        if family == BOTH:
+            self._x_walk = Walker(policy, limit, "x-forwarded")
+            self._walk = Walker(policy, limit, "forwarded")
+        else:
+            self._walk = self._x_walk = Walker(policy, limit, family)
 
     def details(self, request: Request) -> Details:
         """The explanation of a lean resolution of ``request``: computed when read."""
@@ -70,13 +74,13 @@ class FullResolver:
             return self._forwarded(peer_hop, request)[0]
         if family == BOTH:
             return self._both(peer_hop, request)
-        walked = walk(self.policy, self.limit, peer_hop, family, values[0])
+        walked = self._walk.walk(peer_hop, values[0])
         if walked.unresolved:
             return unresolved(walked, request)
         return finish(self.apply_for, walked.reason, walked.trail, walked.client, _NONE, request)
 
     def _x_forwarded(self, peer_hop: Hop, request: Request) -> Resolution:
-        walked = walk(self.policy, self.limit, peer_hop, "x-forwarded", request[1][0])
+        walked = self._x_walk.walk(peer_hop, request[1][0])
         if walked.unresolved:
             return unresolved(walked, request)
         # The client is hop k: the trail holds the peer and the k items walked.
@@ -88,7 +92,7 @@ class FullResolver:
         self, peer_hop: Hop, request: Request
     ) -> tuple[Resolution, Optional[dict[str, str]]]:
         """The RFC 7239 resolution; also the client's element."""
-        walked = walk(self.policy, self.limit, peer_hop, "forwarded", request[1][0])
+        walked = self._walk.walk(peer_hop, request[1][0])
         if walked.unresolved:
             return unresolved(walked, request), None
         params = walked.params or {}

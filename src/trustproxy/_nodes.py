@@ -1,30 +1,34 @@
 """The walk's node sources: each header family's nodes, right to left.
 
-X-Forwarded-For items (:func:`x_forwarded_nodes`), the ``for=`` node of each RFC 7239
-``Forwarded`` element (:func:`forwarded_nodes`) and the one address of a single-address
-header (:func:`single_node`).  Each yields :data:`Node` tuples for the one walk in
-:mod:`trustproxy._walk` (rules in ``docs/walk.md``): a node that is not an address comes
-with the reason the walk stops there, and ends the source.  Every scan is bounded
-(``docs/security.md``, limits): the cost follows the nodes walked.
+X-Forwarded-For items (:func:`x_forwarded_source`), the ``for=`` node of each RFC 7239
+``Forwarded`` element (:func:`forwarded_source`) and the one address of a
+single-address header (:func:`single_source`); :func:`node_source` picks one.  Each
+gives the one walk in :mod:`trustproxy._walk` (rules in ``docs/walk.md``) :data:`Node`
+tuples: a node that is not an address comes with the reason the walk stops there (and
+the walk reads no further).  Every scan is bounded (``docs/security.md``, limits): the cost follows
+the nodes walked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Optional
+from collections.abc import Iterable, Iterator
+from typing import Any, Callable, Optional
 
 from ._address import Address, parse_address, parse_node, parse_port
-from ._forwarded import describe_node, elements_from_right, node_text
+from ._forwarded import Element, describe_node, elements_from_right, node_text
 from ._lists import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, item_left_of
 from .trust import Hop, TrustPolicy
 
 __all__ = [
     "ADDRESS_AND_PORT",
     "Node",
+    "Source",
     "address_and_port",
-    "forwarded_nodes",
-    "single_node",
-    "x_forwarded_nodes",
+    "forwarded_source",
+    "node_source",
+    "single_source",
+    "x_forwarded_items",
+    "x_forwarded_source",
 ]
 
 
@@ -48,90 +52,126 @@ def address_and_port(text: str) -> Optional[Address]:
     return None if address is None else address._replace(port=port)
 
 
-#: A node: ``(k, hop, params, None)``, or ``(k, hop, None, reason)`` for one that is not
-#: an address (``hop`` then holds only its text).
-Node = tuple[int, Hop, Optional[dict[str, str]], Optional[str]]
+#: What a source says of one node: ``(hop, params, None)``, or ``(hop, None, reason)``
+#: for one that is not an address (``hop`` then holds only its text).
+Node = tuple[Hop, Optional[dict[str, str]], Optional[str]]
+
+#: A source: the items of a header value, right to left, and how the ``k``-th item
+#: reads as a node.  Two parts, so that the walk's call of the second is a Python call
+#: (cheap) and most values' items are a tuple: a generator left suspended when the walk
+#: has its client is closed by raising ``GeneratorExit`` into it.
+Source = tuple[Callable[[str], Iterable[Any]], Callable[[int, Any], Node]]
+
+#: X-Forwarded-For items standing for more than MAX_EMPTY_ITEMS empty ones.
+_EMPTIES = "\x00empties"
 
 
-def _not_address(k: int, shown: str, reason: str) -> Node:
-    return k, Hop(shown, None, None, None), None, reason
+def _not_address(shown: str, reason: str) -> Node:
+    return Hop(shown, None, None, None), None, reason
 
 
-def x_forwarded_nodes(policy: TrustPolicy, value: str) -> Iterator[Node]:
-    """X-Forwarded-For items, right to left: never further left than one item's worth
-    of characters per step, so the cost follows the hops walked."""
-    hop_of = policy.hop
-    k = 0
+def x_forwarded_items(value: str) -> Iterator[str]:
+    """X-Forwarded-For items, right to left, empty ones skipped: never further left than
+    one item's worth of characters per step, so the cost follows the hops walked.  An
+    item too long ends them as :data:`~trustproxy._lists.TOO_LONG`, too many empty ones
+    as a marker of its own."""
     empty = 0
     end = len(value)
     while end >= 0:
         text, end = item_left_of(value, end)
         if text is None:
-            yield _not_address(
-                k + 1, TOO_LONG,
-                f"X-Forwarded-For item {k + 1} from the right is longer than"
-                f" {MAX_ITEM_LENGTH} characters",
-            )  # fmt: skip
+            yield TOO_LONG
             return
-        if not text:
-            empty += 1
-            if empty > MAX_EMPTY_ITEMS:
-                reason = f"X-Forwarded-For has more than {MAX_EMPTY_ITEMS} empty items"
-                yield _not_address(k + 1, TOO_LONG, reason)
-                return
+        if text:
+            yield text
             continue
-        k += 1
-        hop = hop_of(text)
+        empty += 1
+        if empty > MAX_EMPTY_ITEMS:
+            yield _EMPTIES
+            return
+
+
+def x_forwarded_source(policy: TrustPolicy) -> Source:
+    """X-Forwarded-For: each item an address node, trust per node from ``policy``."""
+
+    def node(k: int, text: str) -> Node:
+        if text is TOO_LONG:
+            return _not_address(
+                TOO_LONG,
+                f"X-Forwarded-For item {k} from the right is longer than"
+                f" {MAX_ITEM_LENGTH} characters",
+            )
+        if text is _EMPTIES:
+            reason = f"X-Forwarded-For has more than {MAX_EMPTY_ITEMS} empty items"
+            return _not_address(TOO_LONG, reason)
+        hop = policy.hop(text)
         if hop is None:
-            yield _not_address(
-                k, text,
+            return _not_address(
+                text,
                 f"X-Forwarded-For item {k} from the right, {text[:64]!r}, is not an"
                 " IP address; the items left of it cannot be trusted",
-            )  # fmt: skip
-            return
-        yield k, hop, None, None
+            )
+        return hop, None, None
+
+    return x_forwarded_items, node
 
 
-def forwarded_nodes(policy: TrustPolicy, value: str) -> Iterator[Node]:
-    """The ``for=`` node of each ``Forwarded`` element, right to left."""
-    hop_of = policy.hop
-    k = 0
-    for element in elements_from_right(value):
-        k += 1
+def forwarded_source(policy: TrustPolicy) -> Source:
+    """``Forwarded``: the ``for=`` node of each element (RFC 7239 §5.2)."""
+
+    def node(k: int, element: Element) -> Node:
         params = element.params
         if params is None:
             problem, shown = f"is malformed ({element.error})", element.text[:128]
         else:
-            node = params.get("for")
-            if node is None:
+            found = params.get("for")
+            if found is None:
                 problem, shown = "has no 'for' parameter", ""
             else:
-                hop = hop_of(node_text(node))
+                hop = policy.hop(node_text(found))
                 if hop is not None:
-                    yield k, hop, params, None
-                    continue
-                problem, shown = f"names {describe_node(node)}", node[:128]
-        yield _not_address(
-            k, shown,
+                    return hop, params, None
+                problem, shown = f"names {describe_node(found)}", found[:128]
+        return _not_address(
+            shown,
             f"Forwarded element {k} from the right {problem};"
             " the elements left of it cannot be trusted",
-        )  # fmt: skip
-        return
+        )
+
+    return elements_from_right, node
 
 
-def single_node(name: str, value: str) -> tuple[Node]:
-    """The one address of header ``name``, reported untrusted: it is the client."""
-    text = value.strip(" \t")
-    # Exactly one line with exactly one address: a comma means a second line or a list,
-    # which a single-address header never legitimately carries.
-    if "," in text:
-        address = None
-    elif name in ADDRESS_AND_PORT:
-        address = address_and_port(text)
-    else:
-        address = parse_node(text)
-    if address is None:
-        what = " and port" if name in ADDRESS_AND_PORT else ""
-        reason = f"{name} must hold exactly one IP address{what}, not {text[:64]!r}"
-        return (_not_address(1, text[:MAX_ITEM_LENGTH], reason),)
-    return ((1, Hop(text, address.text, address.port, None), None, None),)
+def _one(value: str) -> tuple[str]:
+    return (value,)
+
+
+def single_source(name: str) -> Source:
+    """A single-address header: its one address, reported untrusted (it is the client)."""
+
+    def node(k: int, value: str) -> Node:
+        text = value.strip(" \t")
+        # Exactly one line with exactly one address: a comma means a second line or a
+        # list, which a single-address header never legitimately carries.
+        if "," in text:
+            address = None
+        elif name in ADDRESS_AND_PORT:
+            address = address_and_port(text)
+        else:
+            address = parse_node(text)
+        if address is None:
+            what = " and port" if name in ADDRESS_AND_PORT else ""
+            reason = f"{name} must hold exactly one IP address{what}, not {text[:64]!r}"
+            return _not_address(text[:MAX_ITEM_LENGTH], reason)
+        return Hop(text, address.text, address.port, None), None, None
+
+    return _one, node
+
+
+def node_source(policy: TrustPolicy, family: str) -> Source:
+    """The source for ``family`` (``"x-forwarded"``, ``"forwarded"`` or a single-address
+    header's name), trust per node answered by ``policy``."""
+    if family == "x-forwarded":
+        return x_forwarded_source(policy)
+    if family == "forwarded":
+        return forwarded_source(policy)
+    return single_source(family)

@@ -211,4 +211,5 @@ def finish(
 ) -> Resolution:
     """Validate the hop-aligned ``forwarded`` proto, host, port and prefix (see
     :func:`~trustproxy._values.check_values`) and build an applied Resolution."""
-    return applied(apply_for, reason, trail, client, check_values(forwarded, request))
+    checked = check_values(forwarded[0], forwarded[1], forwarded[2], forwarded[3], request)
+    return applied(apply_for, reason, trail, client, checked)

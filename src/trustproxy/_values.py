@@ -9,7 +9,6 @@ write is refused rather than repaired.  The rules, and how an ignored value is r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NamedTuple, Optional
 
 from . import _abnf
@@ -204,14 +203,19 @@ class Checked(NamedTuple):
     ignored: tuple[str, ...]
 
 
-def check_values(forwarded: Sequence[Optional[str]], request: Request) -> Checked:
-    """Validate the forwarded proto, host, port and prefix (in that order; ``None`` =
-    not forwarded) against the request's own scheme, Host, port and prefix.
+def check_values(
+    proto: Optional[str],
+    forwarded_host: Optional[str],
+    forwarded_port: Optional[str],
+    forwarded_prefix: Optional[str],
+    request: Request,
+) -> Checked:
+    """Validate the forwarded proto, host, port and prefix (``None``: not forwarded)
+    against the request's own scheme, Host, port and prefix.
 
     Invalid values are ignored (the request's own value stays) and recorded.  Pure, and
     independent of the request's peer and header values: the resolver memoises it.
     """
-    proto, forwarded_host, forwarded_port, forwarded_prefix = forwarded
     _, _, scheme, host, port, prefix = request
     applied: list[str] = []
     ignored: list[str] = []

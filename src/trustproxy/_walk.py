@@ -2,7 +2,7 @@
 
 One set of rules (``docs/walk.md``, ``docs/forwarded.md``) over three node sources:
 X-Forwarded-For items, RFC 7239 ``Forwarded`` ``for=`` nodes and the one address of a
-single-address header.  :func:`walk` runs them and returns a :class:`Walked`: the hop
+single-address header.  :meth:`Walker.walk` runs them and returns a :class:`Walked`: the hop
 trail, the client hop, why, and for ``Forwarded`` the client's element.  The rules are
 :func:`step` (one address node) and :func:`ran_out` (no node left); the decision path's
 :func:`decide_x_forwarded` applies the same two to X-Forwarded-For without a trail.
@@ -28,14 +28,12 @@ and ``host`` come from the element whose ``for`` named the client (RFC 7239 §5.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import lru_cache
 from typing import Callable, NamedTuple, Optional
 
 from ._address import Address
 from ._address import _parse as parse_uncached
 from ._lists import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, item_left_of
-from ._nodes import Node, forwarded_nodes, single_node, x_forwarded_nodes
+from ._nodes import node_source
 from ._status import MAX_HOPS
 from .trust import Hop, TrustPolicy
 
@@ -44,10 +42,10 @@ __all__ = [
     "STOPPED",
     "WALK_ON",
     "Walked",
+    "Walker",
     "decide_x_forwarded",
     "ran_out",
     "step",
-    "walk",
 ]
 
 
@@ -123,7 +121,6 @@ _FORWARDED = _Words(
 )
 
 
-@lru_cache(maxsize=64)  # one entry per configured header name
 def _words(family: str) -> _Words:
     if family == "x-forwarded":
         return _X_FORWARDED
@@ -140,49 +137,63 @@ def _words(family: str) -> _Words:
     )
 
 
-def walk(policy: TrustPolicy, limit: int, peer: Hop, family: str, value: Optional[str]) -> Walked:
-    """Walk ``value`` (all lines of the family's header joined with commas) behind the
-    trusted ``peer``; ``family`` is ``"x-forwarded"``, ``"forwarded"`` or the name of a
-    single-address header."""
-    nodes: Iterable[Node]
-    if family == "x-forwarded":
-        nodes = x_forwarded_nodes(policy, value) if value else ()
-        absent = not value
-    elif family == "forwarded":
-        nodes = forwarded_nodes(policy, value) if value else ()
-        absent = not value
-    else:
-        # Absent only when there is no line: an empty line is present and not an address.
-        nodes = () if value is None else single_node(family, value)
-        absent = value is None
-    words = _words(family)
-    trail = [peer]
-    hops = policy.hops
-    k = 0
-    last: Optional[dict[str, str]] = None
-    for k, hop, params, refused in nodes:
-        trail.append(hop)
-        if refused is not None:  # rule 3, for every source
-            return Walked(True, refused, trail, None, None, k)
-        if hop.trusted_by is None:
-            return Walked(False, words.untrusted, trail, hop, params, 0)
-        verdict = step(k, limit, hops)
-        if verdict == CLIENT:
-            reason = f"the client is {words.hop} {k}, as hops={k} says"
-            return Walked(False, reason, trail, hop, params, 0)
-        if verdict == STOPPED:
-            reason = f"more than {MAX_HOPS} trusted hops; stopped walking"
+class Walker:
+    """The walk for one trust policy and one header family (``"x-forwarded"``,
+    ``"forwarded"`` or a single-address header's name), set up once per resolver."""
+
+    __slots__ = ("_absent_if_empty", "_hops", "_items", "_limit", "_read", "_words")
+
+    def __init__(self, policy: TrustPolicy, limit: int, family: str) -> None:
+        self._limit = limit
+        self._hops = policy.hops
+        self._words = _words(family)
+        self._items, self._read = node_source(policy, family)
+        # An empty single-address line is present and not an address; an empty list
+        # header is a header without a node.
+        self._absent_if_empty = family in ("x-forwarded", "forwarded")
+
+    def walk(self, peer: Hop, value: Optional[str]) -> Walked:
+        """Walk ``value`` (all lines of the family's header joined with commas) behind
+        the trusted ``peer``; ``None``: no such header."""
+        trail = [peer]
+        if value is None or (not value and self._absent_if_empty):
+            return self._ran_out(trail, 0, None, True)
+        read = self._read
+        k = 0
+        last: Optional[dict[str, str]] = None
+        for item in self._items(value):
+            k += 1
+            hop, params, refused = read(k, item)
+            trail.append(hop)
+            if refused is not None:  # rule 3, for every source
+                return Walked(True, refused, trail, None, None, k)
+            if hop.trusted_by is None:
+                return Walked(False, self._words.untrusted, trail, hop, params, 0)
+            verdict = step(k, self._limit, self._hops)
+            if verdict == CLIENT:
+                reason = f"the client is {self._words.hop} {k}, as hops={k} says"
+                return Walked(False, reason, trail, hop, params, 0)
+            if verdict == STOPPED:
+                reason = f"more than {MAX_HOPS} trusted hops; stopped walking"
+                return Walked(True, reason, trail, None, None, k + 1)
+            last = params
+        return self._ran_out(trail, k, last, False)
+
+    def _ran_out(
+        self, trail: list[Hop], k: int, last: Optional[dict[str, str]], absent: bool
+    ) -> Walked:
+        """Rule 2: no node left after ``k`` trusted ones (``absent``: no header)."""
+        words = self._words
+        hops = self._hops
+        client = ran_out(k, hops)
+        if client < 0:
+            header, counted = words.nodes
+            what = f"{header} has {k} {counted}" if k else words.no_node
+            reason = f"{what} but hops={hops}: the chain is shorter than configured"
             return Walked(True, reason, trail, None, None, k + 1)
-        last = params
-    client = ran_out(k, hops)
-    if client < 0:
-        header, counted = words.nodes
-        what = f"{header} has {k} {counted}" if k else words.no_node
-        reason = f"{what} but hops={hops}: the chain is shorter than configured"
-        return Walked(True, reason, trail, None, None, k + 1)
-    if client == 0:
-        return Walked(False, words.absent if absent else words.empty, trail, None, None, 0)
-    return Walked(False, words.leftmost, trail, trail[-1], last, 0)
+        if client == 0:
+            return Walked(False, words.absent if absent else words.empty, trail, None, None, 0)
+        return Walked(False, words.leftmost, trail, trail[-1], last, 0)
 
 
 # -- the decision alone ------------------------------------------------------------------
@@ -198,7 +209,8 @@ def decide_x_forwarded(
 
     Returns ``(k, client)``: the client is item ``k`` from the right; ``(1, None)`` when
     there is no item (the peer is the client); ``(-1, None)`` when the walk is
-    unresolved.  Same scans and rules (:func:`step`, :func:`ran_out`) as :func:`walk`,
+    unresolved.  Same scans and rules (:func:`step`, :func:`ran_out`) as the
+    :class:`Walker`,
     whose trail is the explanation.
     """
     if value and len(value) <= MAX_ITEM_LENGTH and "," not in value:
