@@ -41,7 +41,7 @@ NAMES = ("trusted", "hops", "fields", "headers", "strict", "presets_dir", "requi
 #: Single-address headers that CDNs and platforms write, each holding the client's
 #: address: ``headers=`` takes any header name, these are the ones documented (see
 #: docs/providers.md).  ``cloudfront-viewer-address`` is ``address:port``, the port always
-#: written (see ``trustproxy._walk.ADDRESS_AND_PORT``).
+#: written (see ``trustproxy._nodes.ADDRESS_AND_PORT``).
 SINGLE_HEADERS = (
     "cf-connecting-ip",
     "true-client-ip",

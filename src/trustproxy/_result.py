@@ -10,17 +10,20 @@ public API is the same either way; see ``docs/api.md``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ._key import key_or_none
 from ._status import APPLIED, UNRESOLVED
 from ._values import Checked, check_values
 
 if TYPE_CHECKING:
+    from ._request import Request
+    from ._walk import Walked
     from .trust import Hop
 
-__all__ = ["Details", "Resolution", "applied", "finish", "lazy", "unresolved"]
+__all__ = ["Details", "Resolution", "applied", "finish", "unresolved"]
 
 #: The explanation: (reason, hops, proxies).
 Details = tuple[str, tuple["Hop", ...], tuple["Hop", ...]]
@@ -51,8 +54,9 @@ class Resolution(tuple):  # type: ignore[type-arg]
 
     # A tuple, not a slotted class: built with tuple.__new__ in C on the per-request path
     # and read through itemgetter properties, it costs about a third of a Python
-    # __init__ setting ten slots (see docs/benchmarks.md).  Position 9 is a one-item
-    # list: the details, or (recipe, arguments) until they are read.
+    # __init__ setting ten slots (benchmarks/resolution_shape.py).  Position 9 is a
+    # one-item list: the details, or [recipe, request] until they are read (the
+    # recipe's answer for the request: see Resolver.decide).
     __slots__ = ()
 
     status: str = property(itemgetter(0))  # type: ignore[assignment]
@@ -93,7 +97,7 @@ class Resolution(tuple):  # type: ignore[type-arg]
         if len(box) == 1:
             return found  # type: ignore[no-any-return]
         # Computed on first read; two threads racing compute the same value.
-        details: Details = found(*box[1])
+        details: Details = found(box[1])
         box[:] = [details]
         return details
 
@@ -164,41 +168,13 @@ class Resolution(tuple):  # type: ignore[type-arg]
 _new = tuple.__new__
 
 
-def lazy(
-    status: str,
-    client: Optional[str],
-    client_port: Optional[int],
-    scheme: str,
-    host: Optional[str],
-    port: Optional[int],
-    prefix: str,
-    applied: tuple[str, ...],
-    ignored: tuple[str, ...],
-    explain: Callable[..., Details],
-    arguments: tuple[Any, ...],
-) -> Resolution:
-    """A resolution whose details are ``explain(*arguments)``, computed on first read."""
-    return _new(
-        Resolution,
-        (status, client, client_port, scheme, host, port, prefix, applied, ignored,
-         [explain, arguments]),
-    )  # fmt: skip
-
-
-def unresolved(
-    reason: str,
-    trail: list[Hop],
-    proxies: int,
-    scheme: str,
-    host: Optional[str],
-    port: Optional[int],
-    prefix: str,
-) -> Resolution:
+def unresolved(walked: Walked, request: Request) -> Resolution:
     """Nothing applied: the request's own values, the trail walked and why."""
-    hops = tuple(trail)
+    hops = tuple(walked.trail)
+    _, _, scheme, host, port, prefix = request
     return Resolution(
-        UNRESOLVED, reason, trail[0].address, None, scheme, host, port, prefix,
-        hops, hops[:proxies],
+        UNRESOLVED, walked.reason, hops[0].address, None, scheme, host, port, prefix,
+        hops, hops[: walked.proxies],
     )  # fmt: skip
 
 
@@ -230,17 +206,10 @@ def finish(
     reason: str,
     trail: list[Hop],
     client: Optional[Hop],
-    proto: Optional[str],
-    forwarded_host: Optional[str],
-    forwarded_port: Optional[str],
-    forwarded_prefix: Optional[str],
-    scheme: str,
-    host: Optional[str],
-    port: Optional[int],
-    prefix: str,
+    forwarded: Sequence[Optional[str]],
+    request: Request,
 ) -> Resolution:
-    """Validate the hop-aligned values and build an applied Resolution."""
-    checked = check_values(
-        proto, forwarded_host, forwarded_port, forwarded_prefix, scheme, host, port, prefix
-    )
+    """Validate the hop-aligned ``forwarded`` proto, host, port and prefix (see
+    :func:`~trustproxy._values.check_values`) and build an applied Resolution."""
+    checked = check_values(forwarded[0], forwarded[1], forwarded[2], forwarded[3], request)
     return applied(apply_for, reason, trail, client, checked)

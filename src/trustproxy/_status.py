@@ -1,7 +1,7 @@
 """The words a Resolution's ``status`` can take, and the walk's bound.
 
-Kept apart so that the walks (``_walk``) and the resolver (``_resolve``), which imports
-them, share one definition.
+One definition for the walk (``_walk``), the resolver (``_resolve``) and the adapters;
+what each status means to an application: ``docs/api.md``.
 """
 
 from __future__ import annotations

@@ -21,9 +21,15 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Iterable, Mapping, MutableMapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+from ._result import Resolution
+from ._status import UNVERIFIED_PEER
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from ._request import Request
+    from .trust import Hop
 
 __all__ = [
     "HIDDEN",
@@ -32,6 +38,7 @@ __all__ = [
     "drop_lines",
     "matches",
     "secrets_from",
+    "verify",
 ]
 
 #: How a secret value is shown (``repr``, ``trustproxy explain``).
@@ -179,6 +186,36 @@ def matches(secret: Secret, given: Optional[str]) -> bool:
     except UnicodeEncodeError:  # text from the command line: never a match
         return False
     return hmac.compare_digest(data, secret.value)
+
+
+def verify(
+    required: tuple[Secret, ...], peer_hop: Hop, request: Request
+) -> tuple[Request, Optional[Resolution]]:
+    """The request without the required headers' values (the last of its values), and
+    the ``unverified-peer`` resolution when a trusted peer's request lacks one of them.
+
+    An untrusted peer is not checked: nothing of its request is read anyway.  The
+    reason names the header, never a value (neither the secret nor what came).
+    """
+    count = len(required)
+    peer, values, scheme, host, port, prefix = request
+    given = values[-count:]
+    request = (peer, values[:-count], scheme, host, port, prefix)
+    if peer_hop.trusted_by is None:
+        return request, None
+    for secret, value in zip(required, given):
+        if not matches(secret, value):
+            what = "missing" if value is None else "not the configured value"
+            reason = (
+                f"peer {peer_hop.text or 'on a UNIX socket'} is a trusted proxy, but the"
+                f" request's {secret.name} header is {what} (require_headers): treated"
+                " as an untrusted peer, forwarding headers ignored"
+            )
+            return request, Resolution(
+                UNVERIFIED_PEER, reason, peer_hop.address, None, scheme, host, port,
+                prefix, (peer_hop,), (),
+            )  # fmt: skip
+    return request, None
 
 
 def drop_environ(environ: MutableMapping[str, Any], keys: Iterable[str]) -> None:

@@ -3,7 +3,8 @@
 Each function returns the value to write, or ``None`` when it must be ignored.  These are
 the only gates between header text and ``wsgi.url_scheme``/``HTTP_HOST``/``SERVER_PORT``/
 ``SCRIPT_NAME`` (or the ASGI scope), so each is strict: a value a real proxy would never
-write is refused rather than repaired.
+write is refused rather than repaired.  The rules, and how an ignored value is recorded:
+``docs/walk.md`` ("Scheme, host, port and prefix"); the limits: ``docs/security.md``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from . import _abnf
 from ._address import MISSING, parse_node, parse_port, plain_address
 from ._lists import MAX_ITEM_LENGTH
 from ._memo import CACHE_SIZE, remember
+from ._request import Request
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -206,16 +208,15 @@ def check_values(
     forwarded_host: Optional[str],
     forwarded_port: Optional[str],
     forwarded_prefix: Optional[str],
-    scheme: str,
-    host: Optional[str],
-    port: Optional[int],
-    prefix: str,
+    request: Request,
 ) -> Checked:
-    """Validate forwarded proto/host/port/prefix against the request's own values.
+    """Validate the forwarded proto, host, port and prefix (``None``: not forwarded)
+    against the request's own scheme, Host, port and prefix.
 
-    Invalid values are ignored (the request's own value stays) and recorded.  Pure: the
-    same arguments always give the same result, which the resolver memoises.
+    Invalid values are ignored (the request's own value stays) and recorded.  Pure, and
+    independent of the request's peer and header values: the resolver memoises it.
     """
+    _, _, scheme, host, port, prefix = request
     applied: list[str] = []
     ignored: list[str] = []
     new_scheme = scheme

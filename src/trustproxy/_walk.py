@@ -1,17 +1,17 @@
 """The walk: right to left over the nodes a header family names, to the client.
 
-One set of rules (``docs/walk.md``) over three node sources: X-Forwarded-For items
-(:func:`walk_x_forwarded`), RFC 7239 ``Forwarded`` ``for=`` nodes
-(:func:`walk_forwarded`) and a single-address header (:func:`walk_single`).  Each
-returns a :class:`Walked`: the hop trail, the client hop, why, and for ``Forwarded`` the
-client's element.  The resolver turns it into a :class:`~trustproxy.Resolution`; the
-decision path (``Resolver.decide``) runs the same rules without building a trail.
+One set of rules (``docs/walk.md``, ``docs/forwarded.md``) over three node sources:
+X-Forwarded-For items, RFC 7239 ``Forwarded`` ``for=`` nodes and the one address of a
+single-address header.  :meth:`Walker.walk` runs them and returns a :class:`Walked`: the hop
+trail, the client hop, why, and for ``Forwarded`` the client's element.  The rules are
+:func:`step` (one address node) and :func:`ran_out` (no node left); the decision path's
+:func:`decide_x_forwarded` applies the same two to X-Forwarded-For without a trail.
 
 ``a0`` is the socket peer (already known to be trusted); ``a1`` the rightmost node,
 ``a2`` the next…
 
 1. Walk right to left.  The client is ``a_k`` for the first ``k`` where ``a_k`` is not
-   trusted or ``k == hops``.
+   trusted or ``k == hops``; past ``MAX_HOPS`` trusted nodes the walk stops unresolved.
 2. If the nodes run out first: without ``hops`` the leftmost is the client (every hop
    was a trusted proxy); with ``hops`` the chain is shorter than configured:
    unresolved — no node at all included.
@@ -20,51 +20,59 @@ decision path (``Resolver.decide``) runs the same rules without building a trail
    ``for``) makes the request unresolved: it is never skipped, because the nodes to its
    left were written by someone the walk could not vouch for.
 
-For ``Forwarded``, ``proto`` and ``host`` come from the element whose ``for`` named the
-client (RFC 7239 §5.4, §5.3: each proxy describes the request as it received it); ``by``
-(§5.1) is parsed and ignored.
+A single-address header's address is the client whatever the policy says of it (the
+trusted peer wrote it): its source reports it untrusted.  For ``Forwarded``, ``proto``
+and ``host`` come from the element whose ``for`` named the client (RFC 7239 §5.4, §5.3);
+``by`` (§5.1) is parsed and ignored.
 """
 
 from __future__ import annotations
 
 from typing import Callable, NamedTuple, Optional
 
-from ._address import Address, parse_address, parse_node, parse_port
+from ._address import Address
 from ._address import _parse as parse_uncached
-from ._forwarded import describe_node, elements_from_right, node_text
-from ._lists import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, TOO_LONG, item_left_of
+from ._lists import MAX_EMPTY_ITEMS, MAX_ITEM_LENGTH, item_left_of
+from ._nodes import node_source
 from ._status import MAX_HOPS
 from .trust import Hop, TrustPolicy
 
 __all__ = [
-    "ADDRESS_AND_PORT",
+    "CLIENT",
+    "STOPPED",
+    "WALK_ON",
     "Walked",
-    "address_and_port",
+    "Walker",
     "decide_x_forwarded",
-    "walk_forwarded",
-    "walk_single",
-    "walk_x_forwarded",
+    "ran_out",
+    "step",
 ]
 
 
-#: Single-address headers whose value is ``address:port``, the port always written.
-#: CloudFront-Viewer-Address is documented as "the IP address of the viewer and the source
-#: port of the request" (``198.51.100.10:46532``) and writes an IPv6 viewer without
-#: brackets, so the port is whatever follows the last colon: ``2001:db8::1:8080`` is
-#: ``2001:db8::1`` port 8080, never the address ``2001:db8::1:8080``.  The bracketed form
-#: is accepted too.  A value without a port is not what CloudFront writes: refused.
-ADDRESS_AND_PORT = frozenset({"cloudfront-viewer-address"})
+# -- the rules -------------------------------------------------------------------------
+
+#: :func:`step`'s answers.
+WALK_ON, CLIENT, STOPPED = 0, 1, -1
 
 
-def address_and_port(text: str) -> Optional[Address]:
-    """``address:port`` as :data:`ADDRESS_AND_PORT` headers write it; ``None`` otherwise."""
-    if text[:1] == "[":
-        node = parse_node(text)
-        return node if node is not None and node.port is not None else None
-    host, sep, digits = text.rpartition(":")
-    port = parse_port(digits) if sep else None
-    address = parse_address(host) if port is not None and "%" not in host else None
-    return None if address is None else address._replace(port=port)
+def step(k: int, limit: int, hops: Optional[int]) -> int:
+    """Rule 1 past a *trusted* ``k``-th address node (an untrusted one is the client, and
+    both walks say so inline: it is the usual node, and a call costs): :data:`CLIENT`
+    (it is the ``hops``-th), :data:`STOPPED` (the ``MAX_HOPS``-th and no ``hops``:
+    unresolved) or :data:`WALK_ON`.  ``limit`` is ``hops``, else ``MAX_HOPS``."""
+    if k != limit:
+        return WALK_ON
+    return STOPPED if hops is None else CLIENT
+
+
+def ran_out(k: int, hops: Optional[int]) -> int:
+    """Rule 2, when the nodes run out after ``k`` trusted ones: the client's ``k`` (the
+    leftmost node), ``0`` (no node: the peer is the client) or ``-1`` (``hops`` asked
+    for more: unresolved)."""
+    return -1 if hops is not None else k
+
+
+# -- the trail and its words -------------------------------------------------------------
 
 
 class Walked(NamedTuple):
@@ -79,174 +87,116 @@ class Walked(NamedTuple):
     proxies: int
 
 
-def _judge(
-    policy: TrustPolicy,
-    limit: int,
-    trail: list[Hop],
-    hop: Hop,
-    k: int,
-    params: Optional[dict[str, str]],
-    untrusted: str,
-    hop_word: str,
-) -> Optional[Walked]:
-    """The walk's rule for the ``k``-th address node, whatever header it came from: the
-    first untrusted node is the client; the ``hops``-th is, trusted or not; past
-    ``MAX_HOPS`` trusted ones the walk stops unresolved.  ``None``: walk on."""
-    trail.append(hop)
-    if hop.trusted_by is None:
-        return Walked(False, untrusted, trail, hop, params, 0)
-    if k != limit:
-        return None
-    if policy.hops is None:
-        return Walked(
-            True, f"more than {MAX_HOPS} trusted hops; stopped walking", trail, None, None, k + 1
-        )
-    return Walked(False, f"the client is {hop_word} {k}, as hops={k} says", trail, hop, params, 0)
+class _Words(NamedTuple):
+    """How one header family words the outcomes of the walk."""
+
+    untrusted: str  # the client is the first untrusted node (or the one address)
+    hop: str  # "the client is {hop} {k}, as hops={k} says"
+    nodes: tuple[str, str]  # "{header} has {k} {nodes} but hops=…": hops wanted more
+    no_node: str  # "{no_node} but hops=…": no node at all, and hops is set
+    absent: str  # no header, no hops
+    empty: str  # a header without a node, no hops
+    leftmost: str  # every node trusted, no hops
 
 
-def walk_forwarded(policy: TrustPolicy, limit: int, peer: Hop, value: Optional[str]) -> Walked:
-    """Walk ``value`` (all Forwarded lines joined with commas) behind the trusted ``peer``."""
-    trail = [peer]
-    if not value:
-        if policy.hops is not None:
-            return _short(policy.hops, trail)
-        return Walked(False, "no Forwarded header; the peer is the client", trail, None, None, 0)
-    k = 0
-    last: Optional[dict[str, str]] = None
-    hop_of = policy.hop
-    for element in elements_from_right(value):
-        k += 1
-        params = element.params
-        if params is None:
-            trail.append(Hop(element.text[:128], None, None, None))
-            return Walked(
-                True,
-                f"Forwarded element {k} from the right is malformed ({element.error});"
-                " the elements left of it cannot be trusted",
-                trail, None, None, k,
-            )  # fmt: skip
-        node = params.get("for")
-        if node is None:
-            trail.append(Hop("", None, None, None))
-            return Walked(
-                True,
-                f"Forwarded element {k} from the right has no 'for' parameter;"
-                " the elements left of it cannot be trusted",
-                trail, None, None, k,
-            )  # fmt: skip
-        hop = hop_of(node_text(node))
-        if hop is None:
-            trail.append(Hop(node[:128], None, None, None))
-            return Walked(
-                True,
-                f"Forwarded element {k} from the right names {describe_node(node)};"
-                " the elements left of it cannot be trusted",
-                trail, None, None, k,
-            )  # fmt: skip
-        stop = _judge(
-            policy, limit, trail, hop, k, params,
-            "the client is the first untrusted Forwarded 'for' from the right", "Forwarded hop",
-        )  # fmt: skip
-        if stop is not None:
-            return stop
-        last = params
-    if k == 0:
-        if policy.hops is not None:
-            return _short(policy.hops, trail)
-        return Walked(
-            False, "Forwarded has no elements; the peer is the client", trail, None, None, 0
-        )
-    if policy.hops is not None:
-        return Walked(
-            True,
-            f"Forwarded has {k} element(s) but hops={policy.hops}:"
-            " the chain is shorter than configured",
-            trail, None, None, k + 1,
-        )  # fmt: skip
-    return Walked(
-        False,
-        "every Forwarded 'for' is a trusted proxy; the leftmost is the client",
-        trail, trail[-1], last, 0,
-    )  # fmt: skip
+_X_FORWARDED = _Words(
+    "the client is the first untrusted address from the right",
+    "hop",
+    ("X-Forwarded-For", "address(es)"),
+    # No item at all (no header, or only empty items) is a chain shorter than hops too:
+    # the other X-Forwarded-* were then written by whoever connected to the first proxy.
+    "no X-Forwarded-For address",
+    "no X-Forwarded-For; the peer is the client",
+    "no X-Forwarded-For; the peer is the client",
+    "every address is a trusted proxy; the leftmost is the client",
+)
+_FORWARDED = _Words(
+    "the client is the first untrusted Forwarded 'for' from the right",
+    "Forwarded hop",
+    ("Forwarded", "element(s)"),
+    "no Forwarded element",
+    "no Forwarded header; the peer is the client",
+    "Forwarded has no elements; the peer is the client",
+    "every Forwarded 'for' is a trusted proxy; the leftmost is the client",
+)
 
 
-def _short(hops: int, trail: list[Hop]) -> Walked:
-    """No element at all is a chain shorter than ``hops`` too: unresolved."""
-    return Walked(
-        True,
-        f"no Forwarded element but hops={hops}: the chain is shorter than configured",
-        trail, None, None, 1,
-    )  # fmt: skip
+def _words(family: str) -> _Words:
+    if family == "x-forwarded":
+        return _X_FORWARDED
+    if family == "forwarded":
+        return _FORWARDED
+    return _Words(
+        f"the client is the address in {family}, sent by a trusted peer",
+        "hop",
+        (family, "address(es)"),  # never said: its one node is the client
+        f"no {family} header",
+        f"no {family} header; the peer is the client",
+        f"no {family} header; the peer is the client",
+        "",
+    )
 
 
-def walk_x_forwarded(policy: TrustPolicy, limit: int, peer: Hop, value: Optional[str]) -> Walked:
-    """Walk ``value`` (all X-Forwarded-For lines joined) behind the trusted ``peer``."""
-    trail = [peer]
-    k = 0
-    empty = 0
-    if value:
-        hop_of = policy.hop
-        end = len(value)
-        while end >= 0:
-            # Never further left than one item's worth of characters per step: the cost
-            # follows the hops walked.
-            text, end = item_left_of(value, end)
-            if text is None:
-                trail.append(Hop(TOO_LONG, None, None, None))
-                return Walked(
-                    True,
-                    f"X-Forwarded-For item {k + 1} from the right is longer than"
-                    f" {MAX_ITEM_LENGTH} characters",
-                    trail, None, None, k + 1,
-                )  # fmt: skip
-            if not text:
-                empty += 1
-                if empty > MAX_EMPTY_ITEMS:
-                    trail.append(Hop(TOO_LONG, None, None, None))
-                    return Walked(
-                        True, f"X-Forwarded-For has more than {MAX_EMPTY_ITEMS} empty items",
-                        trail, None, None, k + 1,
-                    )  # fmt: skip
-                continue
+class Walker:
+    """The walk for one trust policy and one header family (``"x-forwarded"``,
+    ``"forwarded"`` or a single-address header's name), set up once per resolver."""
+
+    __slots__ = ("_absent_if_empty", "_hops", "_items", "_limit", "_read", "_words")
+
+    def __init__(self, policy: TrustPolicy, limit: int, family: str) -> None:
+        self._limit = limit
+        self._hops = policy.hops
+        self._words = _words(family)
+        self._items, self._read = node_source(policy, family)
+        # An empty single-address line is present and not an address; an empty list
+        # header is a header without a node.
+        self._absent_if_empty = family in ("x-forwarded", "forwarded")
+
+    def walk(self, peer: Hop, value: Optional[str]) -> Walked:
+        """Walk ``value`` (all lines of the family's header joined with commas) behind
+        the trusted ``peer``; ``None``: no such header."""
+        trail = [peer]
+        if value is None or (not value and self._absent_if_empty):
+            return self._ran_out(trail, 0, None, True)
+        read = self._read
+        k = 0
+        last: Optional[dict[str, str]] = None
+        for item in self._items(value):
             k += 1
-            hop = hop_of(text)
-            if hop is None:
-                trail.append(Hop(text, None, None, None))
-                return Walked(
-                    True,
-                    f"X-Forwarded-For item {k} from the right, {text[:64]!r}, is not an"
-                    " IP address; the items left of it cannot be trusted",
-                    trail, None, None, k,
-                )  # fmt: skip
-            stop = _judge(
-                policy, limit, trail, hop, k, None,
-                "the client is the first untrusted address from the right", "hop",
-            )  # fmt: skip
-            if stop is not None:
-                return stop
-        if k and policy.hops is not None:
-            return Walked(
-                True,
-                f"X-Forwarded-For has {k} address(es) but hops={policy.hops}:"
-                " the chain is shorter than configured",
-                trail, None, None, k + 1,
-            )  # fmt: skip
-        if k:
-            return Walked(
-                False, "every address is a trusted proxy; the leftmost is the client",
-                trail, trail[-1], None, 0,
-            )  # fmt: skip
-    if policy.hops is not None:
-        # No item at all (no header, or only empty items) is a chain shorter than hops
-        # too: the other X-Forwarded-* were then written by whoever connected to the
-        # first proxy, not by the proxy hops names.
-        return Walked(
-            True,
-            f"no X-Forwarded-For address but hops={policy.hops}: the chain is shorter"
-            " than configured",
-            trail, None, None, 1,
-        )  # fmt: skip
-    return Walked(False, "no X-Forwarded-For; the peer is the client", trail, None, None, 0)
+            hop, params, refused = read(k, item)
+            trail.append(hop)
+            if refused is not None:  # rule 3, for every source
+                return Walked(True, refused, trail, None, None, k)
+            if hop.trusted_by is None:
+                return Walked(False, self._words.untrusted, trail, hop, params, 0)
+            verdict = step(k, self._limit, self._hops)
+            if verdict == CLIENT:
+                reason = f"the client is {self._words.hop} {k}, as hops={k} says"
+                return Walked(False, reason, trail, hop, params, 0)
+            if verdict == STOPPED:
+                reason = f"more than {MAX_HOPS} trusted hops; stopped walking"
+                return Walked(True, reason, trail, None, None, k + 1)
+            last = params
+        return self._ran_out(trail, k, last, False)
+
+    def _ran_out(
+        self, trail: list[Hop], k: int, last: Optional[dict[str, str]], absent: bool
+    ) -> Walked:
+        """Rule 2: no node left after ``k`` trusted ones (``absent``: no header)."""
+        words = self._words
+        hops = self._hops
+        client = ran_out(k, hops)
+        if client < 0:
+            header, counted = words.nodes
+            what = f"{header} has {k} {counted}" if k else words.no_node
+            reason = f"{what} but hops={hops}: the chain is shorter than configured"
+            return Walked(True, reason, trail, None, None, k + 1)
+        if client == 0:
+            return Walked(False, words.absent if absent else words.empty, trail, None, None, 0)
+        return Walked(False, words.leftmost, trail, trail[-1], last, 0)
+
+
+# -- the decision alone ------------------------------------------------------------------
 
 
 def decide_x_forwarded(
@@ -255,31 +205,33 @@ def decide_x_forwarded(
     limit: int,
     hops: Optional[int],
 ) -> tuple[int, Optional[Address]]:
-    """:func:`walk_x_forwarded`'s decision alone, for ``Resolver.decide``: no trail.
+    """The X-Forwarded-For walk's decision alone, for ``Resolver.decide``: no trail.
 
     Returns ``(k, client)``: the client is item ``k`` from the right; ``(1, None)`` when
     there is no item (the peer is the client); ``(-1, None)`` when the walk is
-    unresolved.  Same rules, same scans; the explanation is :func:`walk_x_forwarded`'s.
+    unresolved.  Same scans and rules (:func:`step`, :func:`ran_out`) as the
+    :class:`Walker`,
+    whose trail is the explanation.
     """
     if value and len(value) <= MAX_ITEM_LENGTH and "," not in value:
-        # One item (one proxy in front, the usual case), read without the scanner: it
-        # is the client whether trusted or not (the leftmost item), unless hops asks for
-        # more than the one hop there is.
+        # One item (one proxy in front, the usual case), read without the scanner.
         only = value.strip(" \t")
         if not only:
-            return (-1, None) if hops is not None else (1, None)
+            return (-1, None) if ran_out(0, hops) < 0 else (1, None)
         client = parse_uncached(only)
         if client is None:
             return -1, None
-        if hops is not None and hops != 1 and trusted_by(client) is not None:
-            return -1, None
-        return 1, client
+        if hops is None or hops == 1 or trusted_by(client) is None:
+            # The client, untrusted or not: with hops None or 1 step or ran_out says so
+            # of a lone trusted item, without a trust lookup.
+            return 1, client
+        return -1, None  # trusted, and hops wants more than the one item there is
     k = 0
+    address = None
     if value:
         parse = parse_uncached
         empty = 0
         end = len(value)
-        address = None
         while end >= 0:
             text, end = item_left_of(value, end)
             if text is None:  # an item too long
@@ -295,50 +247,10 @@ def decide_x_forwarded(
                 return -1, None  # not an address: never skipped
             if trusted_by(address) is None:
                 return k, address
-            if k == limit:
-                return (-1, None) if hops is None else (k, address)
-        if k:
-            # Every item trusted: the leftmost is the client, unless hops wanted more.
-            return (-1, None) if hops is not None else (k, address)
-    return (-1, None) if hops is not None else (1, None)
-
-
-def walk_single(policy: TrustPolicy, name: str, peer: Hop, value: Optional[str]) -> Walked:
-    """The one address in header ``name`` (X-Real-IP and the like) behind ``peer``.
-
-    The address is the client whatever the policy says of it: the trusted peer wrote it.
-    """
-    trail = [peer]
-    if value is None:  # absent; an empty line is present and holds no address
-        if policy.hops is not None:
-            # No address at all is shorter than any hop count, as for X-Forwarded-For.
-            return Walked(
-                True,
-                f"no {name} header but hops={policy.hops}: the chain is shorter"
-                " than configured",
-                trail, None, None, 1,
-            )  # fmt: skip
-        return Walked(False, f"no {name} header; the peer is the client", trail, None, None, 0)
-    text = value.strip(" \t")
-    # Exactly one line with exactly one address: a comma means a second line or a list,
-    # which a single-address header never legitimately carries.
-    if "," in text:
-        address = None
-    elif name in ADDRESS_AND_PORT:
-        address = address_and_port(text)
-    else:
-        address = parse_node(text)
-    if address is None:
-        trail.append(Hop(text[:MAX_ITEM_LENGTH], None, None, None))
-        return Walked(
-            True,
-            f"{name} must hold exactly one IP address"
-            f"{' and port' if name in ADDRESS_AND_PORT else ''}, not {text[:64]!r}",
-            trail, None, None, 1,
-        )  # fmt: skip
-    hop = Hop(text, address.text, address.port, None)
-    trail.append(hop)
-    return Walked(
-        False, f"the client is the address in {name}, sent by a trusted peer",
-        trail, hop, None, 0,
-    )  # fmt: skip
+            verdict = step(k, limit, hops)
+            if verdict:
+                return (k, address) if verdict == CLIENT else (-1, None)
+    leftmost = ran_out(k, hops)
+    if leftmost < 0:
+        return -1, None
+    return (k, address) if leftmost else (1, None)
