@@ -140,3 +140,24 @@ def test_applied_twice_asgi(caplog: pytest.LogCaptureFixture) -> None:
     assert [line.split(" (")[0] for line in lines(caplog)] == [
         "trustproxy ran twice on one request"
     ]
+
+
+@pytest.mark.parametrize("adapter", ["wsgi", "asgi"])
+@pytest.mark.parametrize("family", ["x-forwarded", ["x-forwarded", "forwarded"]])
+def test_server_applied_is_named_with_required_headers(
+    family: Any, adapter: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The required headers' values follow the forwarding ones: the X-Forwarded-For
+    position the warning reads must not move with them (five forwarding values plus one
+    required header once looked like the six of both families)."""
+    options = {"trusted": "10.0.0.1", "headers": family, "require_headers": {"X-Origin": "s"}}
+    headers = [("X-Forwarded-For", "203.0.113.7, 198.51.100.4"), ("X-Forwarded-Proto", "https")]
+    with caplog.at_level(logging.WARNING, logger="trustproxy"):
+        if adapter == "wsgi":
+            wsgi(WSGIMiddleware(app, **options), "198.51.100.4", headers)
+        else:
+            lines_bytes = [(n.lower().encode(), v.encode()) for n, v in headers]
+            scope = make_scope(lines_bytes, client=("198.51.100.4", 5000))
+            run(ASGIMiddleware(Recorder(), **options), scope)
+    (found,) = lines(caplog)
+    assert "already replaced the proxy's address with the client's" in found, found

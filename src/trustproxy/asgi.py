@@ -152,6 +152,8 @@ class ASGIMiddleware:
         names = self.resolver.read_names
         #: The secret headers' names, whose lines are removed from every request.
         self._hidden = frozenset(name.encode("latin-1") for name in self.resolver.required_names)
+        #: How many of the values are forwarding headers (the required ones follow).
+        self._forwarding = len(self.resolver.header_names)
         header_scan = HeaderScan(names, self.resolver.policy)
         #: The scope's header lines -> the values to resolve and the Host line.
         self._scan = header_scan.scan
@@ -246,7 +248,7 @@ class ASGIMiddleware:
             watch.see(result, values, scope)
         # Positional reads (status, ignored; see _result.Resolution): per request.
         if result[0] != APPLIED or result[8]:
-            note(result, values)
+            note(result, values[: self._forwarding])
         # The server's scope is never edited, so it *is* the record of the originals.
         new = {**scope}
         new[ORIGINAL_KEY] = scope

@@ -144,6 +144,8 @@ class WSGIMiddleware:
         #: The secret headers' environ keys, removed from every request.
         self._hidden = tuple(environ_key(name) for name in self.resolver.required_names)
         self._keys = self.resolver.keys(environ_key)
+        #: How many of the values are forwarding headers (the required ones follow).
+        self._forwarding = len(self.resolver.header_names)
         self._triggers = tuple(environ_key(name) for name in self.resolver.trigger_names)
 
     def __repr__(self) -> str:
@@ -200,7 +202,7 @@ class WSGIMiddleware:
             watch.see(result, values, environ)
         # Positional reads (status, ignored; see _result.Resolution): per request.
         if result[0] != APPLIED or result[8]:
-            note(result, values)
+            note(result, values[: self._forwarding])
             if result[0] in self._refuse:
                 return result
         environ[ORIGINAL_KEY] = {
