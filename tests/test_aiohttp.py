@@ -847,16 +847,7 @@ def test_secret_with_undecodable_bytes(clone_mode: bool) -> None:
     )  # fmt: skip
     request = web.Request(message, request._payload, request._protocol, None, None, None)  # type: ignore[arg-type]
     ours = adapter.middleware(trusted="127.0.0.1", require_headers={tenant.NAME: tenant.SECRET})
-    seen: list[web.Request] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        seen.append(request)
-        return web.Response(text="ok")
-
-    coroutine = ours(request, handler)
-    with pytest.raises(StopIteration):
-        coroutine.send(None)
-    (got,) = seen
+    got = handled(ours, request)
     assert got.remote == CLIENT and secret_lines(got) == []
     assert got.headers["X-Other"] == "caf\udce9"
     assert (b"X-Other", b"caf\xe9") in got.raw_headers
