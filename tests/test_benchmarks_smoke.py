@@ -107,3 +107,30 @@ def test_text_report_and_profile() -> None:
     profile = run("--quick", "--profile", "--only", "wsgi")
     assert profile.count("Python calls and") == 4
     assert "trustproxy/wsgi.py" in profile
+
+
+def test_mypyc_experiment_help_and_module_list() -> None:
+    """The mypyc experiment's command line still parses; its modules still exist.
+
+    Nothing is compiled here: ``--help`` and a refused ``--modules`` exit before the copy.
+    """
+    script = ROOT / "benchmarks" / "mypyc_experiment.py"
+    shown = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    for option in ("--runs", "--rounds", "--number", "--modules", "--keep"):
+        assert option in shown.stdout
+    refused = subprocess.run(
+        [sys.executable, str(script), "--modules", "_address,_no_such_module"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "_no_such_module" in refused.stderr
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import mypyc_experiment
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    present = set(mypyc_experiment.module_names())
+    assert set(mypyc_experiment.HOT_PATH) <= present, set(mypyc_experiment.HOT_PATH) - present
