@@ -164,14 +164,20 @@ def test_recipe_forged_headers(source: str) -> None:
 # -- the access log -------------------------------------------------------------------------
 
 
-def access_lines(access_log_class: Optional[type] = None) -> list[str]:
-    """One request through a real server; the lines aiohttp's access logger wrote."""
+def captured(name: str) -> tuple[io.StringIO, logging.Handler, logging.Logger]:
+    """A logger of its own writing into a string (the caller removes the handler)."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    logger = logging.getLogger("test.aiohttp.access")
+    logger = logging.getLogger(name)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    return stream, handler, logger
+
+
+def access_lines(access_log_class: Optional[type] = None) -> list[str]:
+    """One request through a real server; the lines aiohttp's access logger wrote."""
+    stream, handler, logger = captured("test.aiohttp.access")
 
     async def hello(request: web.Request) -> web.Response:
         return web.Response(text=request.remote or "")
@@ -768,12 +774,7 @@ def test_tenant_binding_real_server(value: Optional[str]) -> None:
 def test_tenant_binding_access_log(strict: bool) -> None:
     """With trustproxy's AccessLogger a format naming the header logs ``-``: the line is
     written from the request without it (also when the request is refused)."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    logger = logging.getLogger("test.aiohttp.tenant.access")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    stream, handler, logger = captured("test.aiohttp.tenant.access")
     runner: dict[str, Any] = {
         "access_log": logger,
         "access_log_format": "%a %s %{X-Origin-Verify}i",
