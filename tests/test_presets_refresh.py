@@ -314,7 +314,7 @@ def test_list_shows_an_unusable_file_as_an_error_naming_the_fix(
     assert "lists no networks" in lines["fastly"]
     assert "trustproxy presets update fastly" in lines["fastly"]
     assert lines["cloudfront"].split()[4] == "error"
-    assert lines["cloudflare"].split()[4] == "shipped"  # the others still listed
+    assert "shipped" in lines["cloudflare"].split()  # the others still listed
 
 
 def _fake_today(monkeypatch: pytest.MonkeyPatch, day: datetime.date) -> None:

@@ -11,13 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple, Optional, Union
 
+from . import presets
 from ._suggest_read import X_FIELD, canonical, forwarded_chain, items
 from ._suggest_text import in_policy
 from .trust import TrustPolicy
 
 __all__ = ["SINGLE_HEADERS", "Chain", "Headers", "read_chain"]
 
-_CLOUDFLARE = TrustPolicy("cloudflare")
+# Only to recognise Cloudflare's edges in what arrived, never to trust them: built from
+# the shipped ranges, without the stale-preset warning, which is about a configuration
+# that trusts the preset (it would otherwise greet every `trustproxy whoami` once the
+# snapshot is 90 days old).
+_CLOUDFLARE = TrustPolicy([str(network) for network in presets.shipped("cloudflare").networks])
 
 #: Single-address headers a CDN or proxy writes instead of (or besides) a list, in the
 #: order they are preferred: Cloudflare's own header, Akamai's / Cloudflare Enterprise's,
