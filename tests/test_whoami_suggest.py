@@ -386,3 +386,26 @@ def test_the_cli_page_shows_the_forms_whoami_prints() -> None:
         expected.append(f"{label:<9} {first}")
         expected.extend(f"{'':<9} {line}" for line in rest)
     assert ("WSGI " + block).rstrip("\n").split("\n") == expected
+
+
+def test_recognising_cloudflare_never_warns_of_a_stale_preset(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """whoami only recognises Cloudflare's edges; the stale-preset warning is for a
+    configuration that trusts the preset, so an old snapshot must not greet every
+    `trustproxy whoami` (it did once the shipped snapshot was 90 days old)."""
+    import datetime
+    import importlib
+    import logging
+
+    import trustproxy._suggest_chain as chain
+    import trustproxy.presets as presets
+
+    monkeypatch.setattr(presets, "_today", lambda: datetime.date(2099, 1, 1))
+    monkeypatch.setattr(presets, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger="trustproxy"):
+        importlib.reload(chain)
+        assert chain._CLOUDFLARE.peer("173.245.48.1").trusted_by is not None  # still known
+        assert not caplog.records, [record.getMessage() for record in caplog.records]
+        trustproxy.TrustPolicy("cloudflare")  # trusting it does warn
+    assert len(caplog.records) == 1 and "'cloudflare'" in caplog.records[0].getMessage()
