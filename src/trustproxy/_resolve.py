@@ -168,10 +168,11 @@ class Resolver:
         policy = self.policy
         # Nothing is read from an untrusted peer, so its lines are not even collected.
         # (Only when the answer is cached: a callable entry is asked once per request.)
+        values: Values
         if policy.cacheable and policy.peer(peer).trusted_by is None:
-            values: Values = (None,) * len(positions)
-            return self._remembered((peer, values, scheme, host, port, prefix))
-        values = join_lines(positions, headers)
+            values = (None,) * len(positions)
+        else:
+            values = join_lines(positions, headers)
         return self._remembered((peer, values, scheme, host, port, prefix))
 
     def _resolve(self, *request: Any) -> Resolution:
