@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Optional, Union, overload
 
 from ._address import parse_node
 from ._lists import item_left_of
-from ._memo import MEMO_KEY_LENGTH, remember
+from ._memo import MEMO_KEY_LENGTH, key_length, remember
 from ._outcome import Changes
 from ._values import host_name
 from ._werkzeug_positions import FOR_LIMIT, HeaderValues, check_count, client_at, decide, walk
@@ -250,7 +250,7 @@ class ProxyFix:
             writes = self._writes(key)
             # Only short combinations are kept, so the memo's memory stays small whatever
             # clients send (real proxies write short values; long ones are recomputed).
-            if sum(len(value) for value in key if value) <= MEMO_KEY_LENGTH:
+            if key_length(key, None) <= MEMO_KEY_LENGTH:
                 remember(memo, key, writes)
         if writes:
             environ.update(writes)
